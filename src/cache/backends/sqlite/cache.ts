@@ -1,0 +1,197 @@
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import BetterSqlite3, { type Database } from "better-sqlite3";
+import { describeValue } from "../../../describe.js";
+import { CacheError } from "../../../errors.js";
+import { type CacheOptions, ResponseCache } from "../../cache.js";
+import type { RepositoryOptions } from "../../repository.js";
+import type { ResponseRepositorySettings } from "../../settings.js";
+import { retryBusy } from "./busy.js";
+import { foldIdentifier, META_TABLE, quote, SCHEMA_VERSION } from "./sql.js";
+import { SQLiteTable } from "./table.js";
+
+/** The path of an SQLite database held in memory only. */
+export const IN_MEMORY = ":memory:";
+
+/** Options of an SQLite cache. */
+export interface SQLiteCacheOptions extends CacheOptions {
+  /**
+   * How long SQLite waits for another connection's lock before a call retries, in milliseconds.
+   * Calls keep retrying for up to a minute in all, so a lock error does not reach the caller.
+   * @default 5_000
+   */
+  busyTimeout?: number;
+  /**
+   * SQLite's `synchronous` setting. `"full"` makes every write that resolved survive a power loss
+   * as well as a crash of the process; `"normal"` is faster and survives a crash of the process,
+   * but a power loss may undo the last writes.
+   * @default "full"
+   */
+  synchronous?: "full" | "normal";
+}
+
+/**
+ * A cache in one SQLite file (or in memory), one table per repository: the embedded default,
+ * nothing to run. Many processes may share a file: it runs in WAL mode, and writers wait their turn.
+ *
+ * @example
+ * const cache = SQLiteCache.connectWithPath("cache/api"); // cache/api.sqlite, folders created
+ * cache.createRepository(trackSettings);
+ * await cache.connect();
+ */
+export class SQLiteCache extends ResponseCache<SQLiteTable> {
+  readonly type = "sqlite";
+  /** The database file, or `:memory:`. */
+  readonly path: string;
+  readonly #busyTimeout: number;
+  readonly #synchronous: "full" | "normal";
+  #db: Database | undefined;
+
+  constructor(path: string, options: SQLiteCacheOptions = {}) {
+    if (typeof path !== "string" || path.length === 0) {
+      throw new TypeError(`SQLiteCache takes a database path, got ${describeValue(path)}`);
+    }
+    super({ name: path, ...options });
+    this.path = path;
+    this.#busyTimeout = options.busyTimeout ?? 5_000;
+    if (!Number.isInteger(this.#busyTimeout) || this.#busyTimeout < 0) {
+      throw new RangeError(
+        `busyTimeout must be a whole number of milliseconds, got ${describeValue(options.busyTimeout)}`,
+      );
+    }
+    this.#synchronous = options.synchronous ?? "full";
+    if (this.#synchronous !== "full" && this.#synchronous !== "normal") {
+      throw new RangeError(`synchronous must be "full" or "normal", got ${describeValue(options.synchronous)}`);
+    }
+  }
+
+  /**
+   * A cache for a path or URL: `sqlite::memory:` or `:memory:` for memory, `sqlite:PATH`,
+   * `sqlite:///ABSOLUTE/PATH`, a `file:` URL, or a plain path (used as it is).
+   */
+  static connect(value: string | URL, options: SQLiteCacheOptions = {}): SQLiteCache {
+    return new SQLiteCache(parseLocation(value), options);
+  }
+
+  /** A cache in the file at `path`, with `.sqlite` added unless the name ends with it. Missing folders are created. */
+  static connectWithPath(path: string, options: SQLiteCacheOptions = {}): SQLiteCache {
+    if (typeof path !== "string" || path.length === 0) {
+      throw new TypeError(`connectWithPath takes a file path, got ${describeValue(path)}`);
+    }
+    return new SQLiteCache(withSuffix(path), options);
+  }
+
+  /** A cache in memory, gone when it closes. */
+  static connectWithInMemoryDb(options: SQLiteCacheOptions = {}): SQLiteCache {
+    return new SQLiteCache(IN_MEMORY, options);
+  }
+
+  /** A cache in a file in the system's temporary folder. */
+  static connectWithTempDb(name = "requestful_db.tmp", options: SQLiteCacheOptions = {}): SQLiteCache {
+    return new SQLiteCache(withSuffix(join(tmpdir(), name)), options);
+  }
+
+  /** The open better-sqlite3 database. */
+  get connection(): Database {
+    if (this.#db === undefined || !this.#db.open) {
+      throw new CacheError(`SQLite cache "${this.path}" is not connected: call connect() first`);
+    }
+    return this.#db;
+  }
+
+  protected override checkRepositoryName(name: string): void {
+    const folded = foldIdentifier(name);
+    for (const other of this.keys()) {
+      if (foldIdentifier(other) === folded) {
+        throw new CacheError(
+          `SQLite table names ignore the case of ASCII letters, so "${name}" would share a table with "${other}"`,
+        );
+      }
+    }
+  }
+
+  protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): SQLiteTable {
+    return new SQLiteTable(() => this.connection, settings, options) as SQLiteTable;
+  }
+
+  protected async openConnection(): Promise<void> {
+    const inMemory = this.path === IN_MEMORY;
+    let db: Database;
+    try {
+      if (!inMemory) mkdirSync(dirname(resolve(this.path)), { recursive: true });
+      db = new BetterSqlite3(this.path, { timeout: this.#busyTimeout });
+    } catch (cause) {
+      throw new CacheError(`could not open SQLite database "${this.path}": ${(cause as Error).message}`, { cause });
+    }
+    try {
+      await retryBusy(() => {
+        if (!inMemory) db.pragma("journal_mode = WAL");
+        db.pragma(`synchronous = ${this.#synchronous}`);
+        checkSchema(db, this.path);
+      });
+    } catch (cause) {
+      db.close();
+      if (cause instanceof CacheError) throw cause;
+      throw new CacheError(
+        `"${this.path}" is not a usable SQLite database: ${(cause as Error).message}; ` +
+          "point the cache at a new file or at one that requestful wrote",
+        { cause },
+      );
+    }
+    this.#db = db;
+  }
+
+  protected async closeConnection(): Promise<void> {
+    const db = this.#db;
+    this.#db = undefined;
+    if (db?.open) db.close();
+  }
+}
+
+/** Records the schema version in a new database, and refuses one written by a newer release. */
+function checkSchema(db: Database, path: string): void {
+  db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS ${quote(META_TABLE)} ("key" TEXT PRIMARY KEY, "value" TEXT NOT NULL)`);
+    db.prepare(`INSERT OR IGNORE INTO ${quote(META_TABLE)} ("key", "value") VALUES ('schema_version', ?)`).run(
+      String(SCHEMA_VERSION),
+    );
+  }).immediate();
+  const stored = db
+    .prepare(`SELECT "value" FROM ${quote(META_TABLE)} WHERE "key" = 'schema_version'`)
+    .pluck()
+    .get();
+  const version = Number(stored);
+  if (!Number.isInteger(version) || version < 1) {
+    throw new CacheError(`"${path}" records an unreadable schema version ${JSON.stringify(stored)}`);
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new CacheError(
+      `"${path}" was written with schema version ${version}, newer than this release reads (${SCHEMA_VERSION}); ` +
+        "upgrade requestful or use another file",
+    );
+  }
+}
+
+function withSuffix(path: string): string {
+  return extname(path) === ".sqlite" ? path : `${path}.sqlite`;
+}
+
+function parseLocation(value: string | URL): string {
+  const text = value instanceof URL ? value.href : value;
+  if (typeof text !== "string" || text.length === 0) {
+    throw new TypeError(`SQLiteCache.connect takes a path or URL, got ${describeValue(value)}`);
+  }
+  if (text === IN_MEMORY || text === "sqlite::memory:" || text === "sqlite://:memory:") return IN_MEMORY;
+  if (text.startsWith("file:")) return fileURLToPath(text);
+  if (text.startsWith("sqlite://")) {
+    const rest = text.slice("sqlite://".length);
+    if (!rest.startsWith("/")) {
+      throw new CacheError(`sqlite:// URLs take an absolute path (sqlite:///path/to/db), got ${JSON.stringify(text)}`);
+    }
+    return decodeURIComponent(rest);
+  }
+  if (text.startsWith("sqlite:")) return text.slice("sqlite:".length);
+  return text;
+}

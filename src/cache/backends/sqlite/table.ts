@@ -1,0 +1,294 @@
+import type { Database, Statement } from "better-sqlite3";
+import { CacheError } from "../../../errors.js";
+import { asUint8Array } from "../../../payload/convert.js";
+import type { StoredPayload } from "../../../payload/handler.js";
+import type { Key } from "../../../types.js";
+import type { CacheEntry } from "../../entry.js";
+import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
+import type { ResponseRepositorySettings } from "../../settings.js";
+import { retryBusy } from "./busy.js";
+import {
+  checkTableName,
+  chunks,
+  foldIdentifier,
+  MAX_PARAMETERS,
+  placeholders,
+  quote,
+  rowsOfPlaceholders,
+  VALUE_COLUMNS,
+} from "./sql.js";
+
+const SCAN_BATCH = 256;
+const STATEMENT_CACHE_LIMIT = 32;
+
+type Row = unknown[];
+
+/**
+ * A repository stored as one SQLite table: one column per key part (the method, then each field,
+ * stored with the type it was given), the name, `cached_at` and `expires_at` (epoch milliseconds,
+ * `expires_at` indexed), the payload (TEXT or BLOB), and the response's status, headers and URL.
+ *
+ * @example
+ * const db = new Database("cache.sqlite");
+ * const tracks = await new SQLiteTable(db, trackSettings, { expire: { weeks: 2 } }).create();
+ */
+export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepository<K, V> {
+  readonly backend = "sqlite";
+  readonly #connection: () => Database;
+  readonly #table: string;
+  readonly #keyColumns: readonly string[];
+  #sql: Statements | undefined;
+
+  /**
+   * @param connection An open better-sqlite3 database, or a function that returns the one its cache opened.
+   */
+  constructor(
+    connection: Database | (() => Database),
+    settings: ResponseRepositorySettings<V>,
+    options: RepositoryOptions = {},
+  ) {
+    super(settings, options);
+    checkTableName(settings.name);
+    this.#connection = typeof connection === "function" ? connection : () => connection;
+    this.#table = quote(settings.name);
+    this.#keyColumns = ["method", ...settings.fields];
+  }
+
+  /** The database this table lives in. */
+  get connection(): Database {
+    return this.#connection();
+  }
+
+  protected async setUp(): Promise<void> {
+    const db = this.#connection();
+    await retryBusy(() => this.#createTable(db));
+    this.#sql = new Statements(db, this.#table, this.#keyColumns.map(quote));
+  }
+
+  #createTable(db: Database): void {
+    const existing = db.prepare("SELECT name FROM pragma_table_info(?)").pluck().all(this.settings.name) as string[];
+    const wanted = [...this.#keyColumns, ...VALUE_COLUMNS];
+    if (existing.length > 0) {
+      const have = new Set(existing.map(foldIdentifier));
+      const same = have.size === wanted.length && wanted.every((column) => have.has(foldIdentifier(column)));
+      if (!same) {
+        throw new CacheError(
+          `table "${this.name}" exists with columns (${existing.join(", ")}) but these settings need ` +
+            `(${wanted.join(", ")}); clear it, or give the repository another name`,
+        );
+      }
+    }
+    const keys = this.#keyColumns.map(quote);
+    db.transaction(() => {
+      db.exec(
+        `CREATE TABLE IF NOT EXISTS ${this.#table} (
+          ${keys.map((column) => `${column} NOT NULL`).join(",\n          ")},
+          "name" TEXT,
+          "cached_at" INTEGER NOT NULL,
+          "expires_at" INTEGER NOT NULL,
+          "payload" NOT NULL,
+          "status" INTEGER,
+          "headers" TEXT,
+          "url" TEXT,
+          PRIMARY KEY (${keys.join(", ")})
+        )`,
+      );
+      db.exec(
+        `CREATE INDEX IF NOT EXISTS ${quote(`requestful_idx:${this.name}:expires_at`)} ON ${this.#table} ("expires_at")`,
+      );
+    }).immediate();
+  }
+
+  protected override async tearDown(): Promise<void> {
+    this.#sql = undefined;
+  }
+
+  get #statements(): Statements {
+    if (this.#sql === undefined) throw new CacheError(`table "${this.name}" is not open`);
+    return this.#sql;
+  }
+
+  protected override async readPayload(key: K, now: number): Promise<StoredPayload | undefined> {
+    const sql = this.#statements;
+    const payload = await retryBusy(() => sql.selectPayload.get(now, ...key) as string | Buffer | undefined);
+    return typeof payload === "string" || payload === undefined ? payload : asUint8Array(payload);
+  }
+
+  protected override async hasEntry(key: K, now: number): Promise<boolean> {
+    const sql = this.#statements;
+    return (await retryBusy(() => sql.exists.get(now, ...key))) !== undefined;
+  }
+
+  protected async readEntries(keys: readonly K[], now: number): Promise<CacheEntry<K>[]> {
+    const sql = this.#statements;
+    const width = this.#keyColumns.length;
+    const rows = await retryBusy(() => {
+      const found: Row[] = [];
+      for (const chunk of chunks(keys, Math.floor((MAX_PARAMETERS - 1) / width))) {
+        found.push(...(sql.selectMany(chunk.length).all(now, ...chunk.flat()) as Row[]));
+      }
+      return found;
+    });
+    return rows.map((row) => this.#toEntry(row));
+  }
+
+  protected override async writeEntry(entry: CacheEntry<K>): Promise<void> {
+    const sql = this.#statements;
+    await retryBusy(() => sql.upsert(1).run(toRow(entry)));
+  }
+
+  protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
+    const sql = this.#statements;
+    const rows = entries.map(toRow);
+    const perChunk = Math.floor(MAX_PARAMETERS / (this.#keyColumns.length + VALUE_COLUMNS.length));
+    await retryBusy(() =>
+      sql.transaction(() => {
+        for (const chunk of chunks(rows, perChunk)) sql.upsert(chunk.length).run(chunk.flat());
+      }),
+    );
+  }
+
+  protected async removeEntries(keys: readonly K[]): Promise<number> {
+    const sql = this.#statements;
+    const perChunk = Math.floor(MAX_PARAMETERS / this.#keyColumns.length);
+    return retryBusy(() =>
+      sql.transaction(() => {
+        let removed = 0;
+        for (const chunk of chunks(keys, perChunk)) removed += sql.deleteMany(chunk.length).run(chunk.flat()).changes;
+        return removed;
+      }),
+    );
+  }
+
+  protected async countEntries(now: number | undefined): Promise<number> {
+    const sql = this.#statements;
+    return retryBusy(() => (now === undefined ? sql.countAll.get() : sql.countLive.get(now)) as number);
+  }
+
+  protected async clearEntries(now: number | undefined): Promise<number> {
+    const sql = this.#statements;
+    return retryBusy(() => (now === undefined ? sql.clearAll.run() : sql.clearExpired.run(now)).changes);
+  }
+
+  protected async *scanEntries(now: number): AsyncGenerator<CacheEntry<K>> {
+    let after = 0;
+    for (;;) {
+      const sql = this.#statements;
+      const rows = await retryBusy(() => sql.scan.all(after, now, SCAN_BATCH) as Row[]);
+      for (const row of rows) yield this.#toEntry(row.slice(1));
+      if (rows.length < SCAN_BATCH) return;
+      after = (rows.at(-1) as Row)[0] as number;
+    }
+  }
+
+  #toEntry(row: Row): CacheEntry<K> {
+    const width = this.#keyColumns.length;
+    const payload = row[width + 3] as string | Buffer;
+    return {
+      key: row.slice(0, width) as unknown as K,
+      name: row[width] as string | null,
+      cachedAt: row[width + 1] as number,
+      expiresAt: row[width + 2] as number,
+      payload: typeof payload === "string" ? payload : asUint8Array(payload),
+      status: row[width + 4] as number | null,
+      headers: row[width + 5] as string | null,
+      url: row[width + 6] as string | null,
+    };
+  }
+}
+
+function toRow(entry: CacheEntry): unknown[] {
+  const { payload } = entry;
+  return [
+    ...entry.key,
+    entry.name,
+    entry.cachedAt,
+    entry.expiresAt,
+    typeof payload === "string" ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+    entry.status,
+    entry.headers,
+    entry.url,
+  ];
+}
+
+/** The prepared statements of one table; those for many rows are prepared per row count and kept. */
+class Statements {
+  readonly selectPayload: Statement;
+  readonly exists: Statement;
+  readonly countAll: Statement;
+  readonly countLive: Statement;
+  readonly clearAll: Statement;
+  readonly clearExpired: Statement;
+  readonly scan: Statement;
+  readonly transaction: <T>(work: () => T) => T;
+  readonly #db: Database;
+  readonly #table: string;
+  readonly #keys: readonly string[];
+  readonly #columns: string;
+  readonly #byCount = new Map<string, Statement>();
+
+  constructor(db: Database, table: string, keys: readonly string[]) {
+    this.#db = db;
+    this.#table = table;
+    this.#keys = keys;
+    this.#columns = [...keys, ...VALUE_COLUMNS.map(quote)].join(", ");
+    const matchKey = keys.map((column) => `${column} = ?`).join(" AND ");
+    this.selectPayload = db.prepare(`SELECT "payload" FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).pluck();
+    this.exists = db.prepare(`SELECT 1 FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).pluck();
+    this.countAll = db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck();
+    this.countLive = db.prepare(`SELECT COUNT(*) FROM ${table} WHERE "expires_at" > ?`).pluck();
+    this.clearAll = db.prepare(`DELETE FROM ${table}`);
+    this.clearExpired = db.prepare(`DELETE FROM ${table} WHERE "expires_at" <= ?`);
+    this.scan = db
+      .prepare(
+        `SELECT rowid, ${this.#columns} FROM ${table} WHERE rowid > ? AND "expires_at" > ? ORDER BY rowid LIMIT ?`,
+      )
+      .raw();
+    // Immediate transactions take the write lock at once, so two writers wait in turn instead of
+    // one failing with SQLITE_BUSY when it upgrades a read lock.
+    const inTransaction = db.transaction((work: () => unknown) => work());
+    this.transaction = <T>(work: () => T) => inTransaction.immediate(work) as T;
+  }
+
+  #cached(kind: string, count: number, make: () => Statement): Statement {
+    const id = `${kind}:${count}`;
+    let statement = this.#byCount.get(id);
+    if (statement === undefined) {
+      if (this.#byCount.size >= STATEMENT_CACHE_LIMIT) this.#byCount.clear();
+      statement = make();
+      this.#byCount.set(id, statement);
+    }
+    return statement;
+  }
+
+  selectMany(count: number): Statement {
+    return this.#cached("select", count, () =>
+      this.#db
+        .prepare(
+          `SELECT ${this.#columns} FROM ${this.#table} WHERE "expires_at" > ? AND (${this.#keys.join(", ")}) IN ` +
+            `(VALUES ${rowsOfPlaceholders(count, this.#keys.length)})`,
+        )
+        .raw(),
+    );
+  }
+
+  upsert(count: number): Statement {
+    return this.#cached("upsert", count, () => {
+      const width = this.#keys.length + VALUE_COLUMNS.length;
+      const update = VALUE_COLUMNS.map((column) => `${quote(column)} = excluded.${quote(column)}`).join(", ");
+      return this.#db.prepare(
+        `INSERT INTO ${this.#table} (${this.#columns}) VALUES ${count === 1 ? placeholders(width) : rowsOfPlaceholders(count, width)} ` +
+          `ON CONFLICT (${this.#keys.join(", ")}) DO UPDATE SET ${update}`,
+      );
+    });
+  }
+
+  deleteMany(count: number): Statement {
+    return this.#cached("delete", count, () =>
+      this.#db.prepare(
+        `DELETE FROM ${this.#table} WHERE (${this.#keys.join(", ")}) IN ` +
+          `(VALUES ${rowsOfPlaceholders(count, this.#keys.length)})`,
+      ),
+    );
+  }
+}

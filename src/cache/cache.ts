@@ -1,0 +1,324 @@
+import { describeValue } from "../describe.js";
+import { DEFAULT_EXPIRE, type Expire, validateExpire } from "../duration.js";
+import { CacheError } from "../errors.js";
+import type { CacheRequest, Exchange } from "../types.js";
+import { requestUrl } from "./key.js";
+import type { RepositoryOptions, ResponseRepository, SaveInput } from "./repository.js";
+import type { ResponseRepositorySettings } from "./settings.js";
+
+// biome-ignore lint/suspicious/noExplicitAny: a cache holds repositories of any key and payload type.
+export type AnyRepository = ResponseRepository<any, any>;
+
+/** Finds the repository of a cache for a URL, or `undefined` to leave it uncached. */
+// biome-ignore lint/suspicious/noExplicitAny: a getter works with a cache of any backend.
+export type RepositoryGetter = (cache: ResponseCache<any>, url: URL) => AnyRepository | undefined;
+
+/** What a cache can save: a request and its response, or a `[request, payload]` pair. */
+export type CacheSaveInput = Exchange | readonly [CacheRequest, unknown];
+
+/** Options of every cache. */
+export interface CacheOptions {
+  /**
+   * A name for the cache, for messages (backends set one from their path or URL).
+   */
+  name?: string;
+  /**
+   * Finds the repository for a URL. Without one, nothing is routed and the cache-level calls miss;
+   * see {@link repositoryByPathSegment} for a common rule.
+   */
+  repositoryGetter?: RepositoryGetter;
+  /**
+   * How long a saved response stays live, for every repository that does not set its own.
+   * @default { weeks: 1 }
+   */
+  expire?: Expire;
+  /**
+   * The clock, in epoch milliseconds. Replace it to control expiry in tests.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
+type State = "new" | "connecting" | "open" | "closed";
+
+/**
+ * A connection to a backend and the repositories in it, with Map-like access to them, and
+ * get/save/delete routed to the right repository by URL.
+ *
+ * @example
+ * await using cache = await ResponseCache.create("cache/api.sqlite", { repositoryGetter });
+ * cache.createRepository(trackSettings);
+ * await cache.connect();
+ * await cache.getResponse(new Request("https://api.example.com/v1/tracks/42"));
+ */
+export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
+  implements Iterable<[string, R]>, AsyncDisposable
+{
+  /** A short name of the backend: "sqlite", "memory", ... */
+  abstract readonly type: string;
+  /** The name of the cache: a path, a URL or a label. */
+  readonly name: string;
+  /** Finds the repository for a URL. */
+  repositoryGetter: RepositoryGetter | undefined;
+  /** How long a saved response stays live, for repositories that do not set their own. */
+  readonly expire: Expire;
+  /** The clock, in epoch milliseconds. */
+  readonly now: () => number;
+
+  readonly #repositories = new Map<string, R>();
+  #state: State = "new";
+  #connecting: Promise<void> | undefined;
+
+  constructor(options: CacheOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`cache options must be an object, got ${describeValue(options)}`);
+    }
+    if (options.repositoryGetter !== undefined && typeof options.repositoryGetter !== "function") {
+      throw new TypeError(`repositoryGetter must be a function, got ${describeValue(options.repositoryGetter)}`);
+    }
+    if (options.now !== undefined && typeof options.now !== "function") {
+      throw new TypeError(`now must be a function returning epoch milliseconds, got ${describeValue(options.now)}`);
+    }
+    this.name = options.name ?? "cache";
+    this.repositoryGetter = options.repositoryGetter;
+    this.expire = validateExpire(options.expire ?? DEFAULT_EXPIRE);
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Picks the backend from a path or URL: `memory:` → memory; `sqlite:PATH`, `sqlite::memory:`, a
+   * `file:` URL or a plain path → SQLite; `redis://` → Redis; `postgres://` → PostgreSQL. The
+   * backend is loaded only when used. The cache is returned unconnected: call `connect()`.
+   *
+   * @example const cache = await ResponseCache.create("cache/api"); // cache/api.sqlite
+   * @example const cache = await ResponseCache.create("memory:", { expire: { hours: 1 } });
+   */
+  static async create(value: string | URL, options: CacheOptions = {}): Promise<ResponseCache> {
+    const { createCache } = await import("./factory.js");
+    return createCache(value, options);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The driver: what a backend implements.
+
+  /** Opens the connection to the backend. */
+  protected abstract openConnection(): Promise<void>;
+  /** Closes the connection to the backend. */
+  protected abstract closeConnection(): Promise<void>;
+  /** Makes a repository of this backend for the given settings (it is created in the backend later). */
+  protected abstract newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): R;
+  /** Refuses a repository name that this backend cannot store, with a `CacheError`. */
+  protected checkRepositoryName(_name: string): void {}
+
+  // ---------------------------------------------------------------------------------------------
+  // Map-like access
+
+  /** The repository with this name. */
+  get(name: string): R | undefined {
+    return this.#repositories.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.#repositories.has(name);
+  }
+
+  get size(): number {
+    return this.#repositories.size;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#repositories.keys();
+  }
+
+  values(): IterableIterator<R> {
+    return this.#repositories.values();
+  }
+
+  entries(): IterableIterator<[string, R]> {
+    return this.#repositories.entries();
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, R]> {
+    return this.#repositories.entries();
+  }
+
+  /** Whether the connection is open. */
+  get connected(): boolean {
+    return this.#state === "open";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Life cycle
+
+  /**
+   * Adds a repository for these settings. It is created in the backend when the cache connects, or
+   * at once when the cache is already connected. A name that is taken is a `CacheError`.
+   */
+  createRepository<V>(settings: ResponseRepositorySettings<V>, options: { expire?: Expire } = {}): R {
+    if (this.#state === "closed") throw new CacheError(`cache "${this.name}" is closed`);
+    const name = settings?.name;
+    if (typeof name !== "string" || name.length === 0) {
+      throw new TypeError(`createRepository takes settings with a name, got ${describeValue(settings)}`);
+    }
+    if (this.#repositories.has(name)) {
+      throw new CacheError(`cache "${this.name}" already has a repository named "${name}"`);
+    }
+    this.checkRepositoryName(name);
+    const repository = this.newRepository(settings, {
+      expire: options.expire === undefined ? this.expire : validateExpire(options.expire),
+      now: this.now,
+    });
+    this.#repositories.set(name, repository);
+    if (this.#state === "open" || this.#state === "connecting") {
+      // Created in the background; calls on the repository wait for it and see its error if it fails.
+      this.#afterConnect(() => repository.create()).catch(() => {});
+    }
+    return repository;
+  }
+
+  /** Opens the connection and creates every repository in the backend. Safe to call more than once. */
+  async connect(): Promise<this> {
+    if (this.#state === "open") return this;
+    if (this.#state === "closed") throw new CacheError(`cache "${this.name}" is closed`);
+    if (this.#connecting === undefined) {
+      this.#state = "connecting";
+      this.#connecting = (async () => {
+        try {
+          await this.openConnection();
+          for (const repository of this.#repositories.values()) await repository.create();
+          this.#state = "open";
+        } catch (error) {
+          this.#state = "new";
+          await this.closeConnection().catch(() => {});
+          throw error;
+        } finally {
+          this.#connecting = undefined;
+        }
+      })();
+    }
+    await this.#connecting;
+    return this;
+  }
+
+  async #afterConnect<T>(action: () => Promise<T>): Promise<T> {
+    if (this.#connecting !== undefined) await this.#connecting;
+    return action();
+  }
+
+  /** Closes every repository and the connection. Safe to call more than once. */
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    if (this.#connecting !== undefined) await this.#connecting.catch(() => {});
+    const wasOpen = this.#state === "open";
+    this.#state = "closed";
+    for (const repository of this.#repositories.values()) await repository.close();
+    if (wasOpen) await this.closeConnection();
+  }
+
+  /** `await using cache = ...` closes the cache at the end of the block. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Routing
+
+  /** The repository for a URL, found by the `repositoryGetter`. */
+  getRepositoryFromUrl(url: string | URL): R | undefined {
+    if (this.repositoryGetter === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = url instanceof URL ? url : new URL(url);
+    } catch (cause) {
+      throw new TypeError(`expected an absolute URL, got ${describeValue(url)}`, { cause });
+    }
+    return (this.repositoryGetter(this, parsed) as R | undefined) ?? undefined;
+  }
+
+  /**
+   * The one repository for all these requests (or exchanges); requests that map to different
+   * repositories are a `CacheError`.
+   */
+  getRepositoryFromRequests(requests: Iterable<CacheRequest | CacheSaveInput>): R | undefined {
+    let found: R | undefined;
+    let first = true;
+    for (const item of requests) {
+      const repository = this.getRepositoryFromUrl(requestUrl(requestOf(item)));
+      if (first) {
+        found = repository;
+        first = false;
+      } else if (repository !== found) {
+        throw new CacheError(
+          `these requests belong to different repositories ("${found?.name ?? "none"}" and ` +
+            `"${repository?.name ?? "none"}"); give requests for one repository at a time`,
+        );
+      }
+    }
+    return found;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Routed reads and writes
+
+  /** The payload cached for a request, from the repository its URL maps to. */
+  async getResponse(request: CacheRequest): Promise<unknown> {
+    return this.getRepositoryFromRequests([request])?.getResponse(request);
+  }
+
+  /** The payloads cached for many requests of one repository (misses left out, request order kept). */
+  async getResponses(requests: Iterable<CacheRequest>): Promise<unknown[]> {
+    const list = [...requests];
+    return (await this.getRepositoryFromRequests(list)?.getResponses(list)) ?? [];
+  }
+
+  /** Saves a request and its response (or a `[request, payload]` pair) to the repository its URL maps to. */
+  async saveResponse(input: CacheSaveInput): Promise<boolean> {
+    return (await this.getRepositoryFromRequests([input])?.saveResponse(input as SaveInput<never, unknown>)) ?? false;
+  }
+
+  /** Saves many exchanges or pairs of one repository in one transaction; resolves to how many were written. */
+  async saveResponses(inputs: Iterable<CacheSaveInput>): Promise<number> {
+    const list = [...inputs];
+    return (await this.getRepositoryFromRequests(list)?.saveResponses(list as SaveInput<never, unknown>[])) ?? 0;
+  }
+
+  /** Deletes the entry for a request; resolves to whether there was one. */
+  async deleteResponse(request: CacheRequest): Promise<boolean> {
+    return (await this.getRepositoryFromRequests([request])?.deleteResponse(request)) ?? false;
+  }
+
+  /** Deletes the entries for many requests of one repository; resolves to how many there were. */
+  async deleteResponses(requests: Iterable<CacheRequest>): Promise<number> {
+    const list = [...requests];
+    return (await this.getRepositoryFromRequests(list)?.deleteResponses(list)) ?? 0;
+  }
+}
+
+function requestOf(item: CacheRequest | CacheSaveInput): CacheRequest {
+  if (Array.isArray(item)) return item[0] as CacheRequest;
+  if (typeof item === "object" && item !== null && "response" in item && "request" in item) return item.request;
+  return item as CacheRequest;
+}
+
+/**
+ * A `repositoryGetter` that routes by one segment of the URL's path: the repository named like that
+ * segment, if there is one.
+ *
+ * @example
+ * // https://api.example.com/v1/tracks/42 → the repository named "tracks"
+ * const cache = await ResponseCache.create("cache", { repositoryGetter: repositoryByPathSegment(1) });
+ */
+export function repositoryByPathSegment(index: number): RepositoryGetter {
+  if (!Number.isInteger(index) || index < 0) {
+    throw new RangeError(`repositoryByPathSegment index must be a whole number of 0 or more, got ${index}`);
+  }
+  return (cache, url) => {
+    const segment = url.pathname.split("/").filter(Boolean)[index];
+    if (segment === undefined) return undefined;
+    try {
+      return cache.get(decodeURIComponent(segment));
+    } catch {
+      return undefined; // a malformed escape names no repository
+    }
+  };
+}

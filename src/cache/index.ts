@@ -1,0 +1,24 @@
+export {
+  type AnyRepository,
+  type CacheOptions,
+  type CacheSaveInput,
+  type RepositoryGetter,
+  ResponseCache,
+  repositoryByPathSegment,
+} from "./cache.js";
+export type { CacheEntry } from "./entry.js";
+export { keyId } from "./key.js";
+export {
+  RESERVED_FIELDS,
+  type RepositoryOptions,
+  type RepositoryRequest,
+  ResponseRepository,
+  type SaveInput,
+} from "./repository.js";
+export {
+  defineSettings,
+  type KeyParts,
+  ResponseRepositorySettings,
+  type SettingsDefinition,
+  type SettingsOptions,
+} from "./settings.js";

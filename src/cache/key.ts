@@ -1,0 +1,39 @@
+import { describeValue } from "../describe.js";
+import type { CacheRequest, Key, KeyRequest } from "../types.js";
+
+/**
+ * A string that identifies a key exactly: parts keep their types (`1` is not `"1"`) and separators
+ * inside parts cannot make two keys collide.
+ */
+export function keyId(key: Key): string {
+  return JSON.stringify(key);
+}
+
+/** Turns anything a cache takes as a request into the form that settings read. */
+export function toKeyRequest(request: CacheRequest): KeyRequest {
+  if (request instanceof Request) {
+    return { method: request.method.toUpperCase(), url: new URL(request.url), headers: request.headers };
+  }
+  if (typeof request !== "object" || request === null) {
+    throw new TypeError(`expected a key, a Request or { method, url }, got ${describeValue(request)}`);
+  }
+  const { method, url, headers } = request;
+  if (typeof method !== "string" || method.length === 0) {
+    throw new TypeError(`request.method must be a non-empty string, got ${describeValue(method)}`);
+  }
+  let parsed: URL;
+  if (url instanceof URL) parsed = url;
+  else if (typeof url === "string") {
+    try {
+      parsed = new URL(url);
+    } catch (cause) {
+      throw new TypeError(`request.url must be an absolute URL, got ${JSON.stringify(url)}`, { cause });
+    }
+  } else throw new TypeError(`request.url must be a string or a URL, got ${describeValue(url)}`);
+  return { method: method.toUpperCase(), url: parsed, headers: new Headers(headers) };
+}
+
+/** The URL of a request, for routing it to a repository. */
+export function requestUrl(request: CacheRequest): URL {
+  return toKeyRequest(request).url;
+}

@@ -1,0 +1,507 @@
+import { describeValue } from "../describe.js";
+import { addExpire, DEFAULT_EXPIRE, type Expire, validateExpire } from "../duration.js";
+import { CacheError, RequestfulError } from "../errors.js";
+import type { StoredPayload } from "../payload/handler.js";
+import type { CacheRequest, Exchange, Key, KeyPart } from "../types.js";
+import type { CacheEntry } from "./entry.js";
+import { keyId, toKeyRequest } from "./key.js";
+import type { ResponseRepositorySettings } from "./settings.js";
+
+/** Where a repository's key comes from: the key itself, or a request to pull it out of. */
+export type RepositoryRequest<K extends Key> = K | CacheRequest;
+
+/** What a repository saves: a `[key or request, payload]` pair, or a request and the response it got. */
+export type SaveInput<K extends Key, V> = readonly [RepositoryRequest<K>, V | StoredPayload] | Exchange;
+
+/** Options of a repository. */
+export interface RepositoryOptions {
+  /**
+   * How long a saved response stays live: milliseconds, or a calendar duration.
+   * @default { weeks: 1 }
+   * @example { weeks: 2 }
+   */
+  expire?: Expire;
+  /**
+   * The clock, in epoch milliseconds. Replace it to control expiry in tests.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
+/** Column names that every backend keeps beside the key fields; a field may not take one of them. */
+export const RESERVED_FIELDS: ReadonlySet<string> = new Set([
+  "method",
+  "name",
+  "cached_at",
+  "expires_at",
+  "payload",
+  "status",
+  "headers",
+  "url",
+]);
+
+type State = "new" | "creating" | "ready" | "closed";
+
+/**
+ * A store of one kind of response in a backend (a table, a key space), with a dict-like async API.
+ *
+ * The base class holds all the logic: key extraction, (de)serialisation, expiry arithmetic and bulk
+ * behaviour. A backend implements the protected driver methods, which know nothing of HTTP.
+ *
+ * @example
+ * const tracks = cache.createRepository(trackSettings);
+ * await cache.connect();
+ * await tracks.saveResponse([["GET", "6fWoFduMpBem73DMLCOh1Z", "v1"], { name: "super cool song" }]);
+ * await tracks.getResponse(["GET", "6fWoFduMpBem73DMLCOh1Z", "v1"]); // { name: "super cool song" }
+ * for await (const [key, payload] of tracks) console.log(key, payload);
+ */
+export abstract class ResponseRepository<K extends Key = Key, V = unknown> implements AsyncIterable<[K, V]> {
+  /** The settings that key, name and (de)serialise this repository's responses. */
+  readonly settings: ResponseRepositorySettings<V>;
+  /** How long a saved response stays live. */
+  readonly expire: Expire;
+  /** The clock, in epoch milliseconds. */
+  readonly now: () => number;
+  /** A short name of the backend, for messages. */
+  abstract readonly backend: string;
+
+  #state: State = "new";
+  #creating: Promise<void> | undefined;
+  readonly #width: number;
+
+  constructor(settings: ResponseRepositorySettings<V>, options: RepositoryOptions = {}) {
+    this.settings = settings;
+    this.expire = validateExpire(options.expire ?? DEFAULT_EXPIRE);
+    this.now = options.now ?? Date.now;
+    validateFields(settings);
+    this.#width = settings.fields.length + 1;
+  }
+
+  /** The repository's name in the backend. */
+  get name(): string {
+    return this.settings.name;
+  }
+
+  /** Whether the repository exists in the backend and can be used. */
+  get ready(): boolean {
+    return this.#state === "ready";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The driver: what a backend implements. Keys given to it are valid and distinct.
+
+  /** Creates the store in the backend if it does not exist. */
+  protected abstract setUp(): Promise<void>;
+  /** The live entries (`now < expiresAt`) among `keys`, in any order. */
+  protected abstract readEntries(keys: readonly K[], now: number): Promise<CacheEntry<K>[]>;
+  /** Writes entries, replacing those with the same key, all or none. */
+  protected abstract writeEntries(entries: readonly CacheEntry<K>[]): Promise<void>;
+  /** Removes the entries with these keys, all or none; resolves to how many there were. */
+  protected abstract removeEntries(keys: readonly K[]): Promise<number>;
+  /** Counts entries: all of them when `now` is undefined, else the live ones. */
+  protected abstract countEntries(now: number | undefined): Promise<number>;
+  /** Removes entries: all of them when `now` is undefined, else the expired ones (`expiresAt <= now`). */
+  protected abstract clearEntries(now: number | undefined): Promise<number>;
+  /** Every live entry once, in any order, in batches so that other calls can run in between. */
+  protected abstract scanEntries(now: number): AsyncIterable<CacheEntry<K>>;
+
+  /** The payload of one live entry. Backends override it where a narrower read is faster. */
+  protected async readPayload(key: K, now: number): Promise<StoredPayload | undefined> {
+    return (await this.readEntries([key], now))[0]?.payload;
+  }
+
+  /** Writes one entry. Backends override it where a single write is faster. */
+  protected writeEntry(entry: CacheEntry<K>): Promise<void> {
+    return this.writeEntries([entry]);
+  }
+
+  /** Whether a live entry has this key. Backends override it where a narrower read is faster. */
+  protected async hasEntry(key: K, now: number): Promise<boolean> {
+    return (await this.readEntries([key], now)).length > 0;
+  }
+
+  /** Releases what the repository holds of its own; the cache closes the shared connection. */
+  protected async tearDown(): Promise<void> {}
+
+  // ---------------------------------------------------------------------------------------------
+  // Life cycle
+
+  /**
+   * Creates the repository in the backend if it does not exist yet, and makes it usable.
+   * A cache does this for every repository when it connects.
+   */
+  async create(): Promise<this> {
+    if (this.#state === "ready") return this;
+    if (this.#creating === undefined) {
+      this.#state = "creating";
+      this.#creating = this.setUp().then(
+        () => {
+          this.#state = "ready";
+          this.#creating = undefined;
+        },
+        (error: unknown) => {
+          this.#state = "new";
+          this.#creating = undefined;
+          throw this.#wrap(error, "create");
+        },
+      );
+    }
+    await this.#creating;
+    return this;
+  }
+
+  /** Writes are committed when they resolve, so there is nothing left to commit; kept for the familiar API. */
+  async commit(): Promise<void> {
+    await this.#ensureReady();
+  }
+
+  /** Closes the repository: later calls fail with a `CacheError` until it is created again. */
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    await this.tearDown();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Keys
+
+  /**
+   * The key for a request: its method followed by the values the settings pull out of it, or
+   * `undefined` when the settings leave the request uncached. A key given as an array is checked and
+   * returned as it is.
+   */
+  getKeyFromRequest(request: RepositoryRequest<K>): K | undefined {
+    if (Array.isArray(request)) return this.#checkKey(request as unknown as readonly unknown[]);
+    const keyRequest = toKeyRequest(request as CacheRequest);
+    const parts = this.settings.getKey(keyRequest);
+    if (!Array.isArray(parts) || parts.length !== this.#width - 1) {
+      throw new CacheError(
+        `settings "${this.name}".getKey must return ${this.#width - 1} value(s), one per field ` +
+          `(${this.settings.fields.join(", ")}), got ${describeValue(parts)}`,
+      );
+    }
+    const key: KeyPart[] = [keyRequest.method];
+    for (const part of parts) {
+      if (part === null || part === undefined) return undefined;
+      key.push(checkPart(part, this.name, key.length));
+    }
+    return key as unknown as K;
+  }
+
+  #checkKey(key: readonly unknown[]): K {
+    if (key.length !== this.#width) {
+      throw new CacheError(
+        `a key of repository "${this.name}" has ${this.#width} parts (method, ${this.settings.fields.join(", ")}), ` +
+          `got ${key.length}`,
+      );
+    }
+    const method = key[0];
+    if (typeof method !== "string" || method.length === 0) {
+      throw new CacheError(`a key starts with the request method as a string, got ${describeValue(method)}`);
+    }
+    for (let i = 1; i < key.length; i++) checkPart(key[i], this.name, i);
+    return key as unknown as K;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reads
+
+  /** The payload cached for a request or key, if a live entry exists. */
+  async getResponse(request: RepositoryRequest<K>): Promise<V | undefined> {
+    const key = this.getKeyFromRequest(request);
+    if (key === undefined) return undefined;
+    if (this.#state !== "ready") await this.#ensureReady();
+    let payload: StoredPayload | undefined;
+    try {
+      payload = await this.readPayload(key, this.now());
+    } catch (error) {
+      throw this.#wrap(error, "read from");
+    }
+    return payload === undefined ? undefined : this.settings.payloadHandler.deserialize(payload);
+  }
+
+  /** The whole live entry for a request or key (payload in its stored form, status, headers, instants). */
+  async getEntry(request: RepositoryRequest<K>): Promise<CacheEntry<K> | undefined> {
+    return (await this.getEntries([request]))[0];
+  }
+
+  /** The live entries for many requests or keys in one read, aligned with the requests (`undefined` for a miss). */
+  async getEntries(requests: Iterable<RepositoryRequest<K>>): Promise<(CacheEntry<K> | undefined)[]> {
+    const keys = Array.from(requests, (request) => this.getKeyFromRequest(request));
+    const unique = distinct(keys);
+    if (unique.size === 0) return keys.map(() => undefined);
+    await this.#ensureReady();
+    let found: CacheEntry<K>[];
+    try {
+      found = await this.readEntries([...unique.values()], this.now());
+    } catch (error) {
+      throw this.#wrap(error, "read from");
+    }
+    const byId = new Map<string, CacheEntry<K>>();
+    for (const entry of found) byId.set(keyId(entry.key), entry);
+    return keys.map((key) => (key === undefined ? undefined : byId.get(keyId(key))));
+  }
+
+  /**
+   * The payloads cached for many requests or keys, read in one statement or pipeline. Misses are
+   * left out; the payloads found keep the order of the requests.
+   */
+  async getResponses(requests: Iterable<RepositoryRequest<K>>): Promise<V[]> {
+    const entries = await this.getEntries(requests);
+    const handler = this.settings.payloadHandler;
+    const payloads: V[] = [];
+    for (const entry of entries) if (entry !== undefined) payloads.push(await handler.deserialize(entry.payload));
+    return payloads;
+  }
+
+  /** Whether a live entry exists for a request or key. */
+  async contains(request: RepositoryRequest<K>): Promise<boolean> {
+    const key = this.getKeyFromRequest(request);
+    if (key === undefined) return false;
+    await this.#ensureReady();
+    try {
+      return await this.hasEntry(key, this.now());
+    } catch (error) {
+      throw this.#wrap(error, "read from");
+    }
+  }
+
+  /** How many entries the repository holds, expired ones included unless `includeExpired` is false. */
+  async count(includeExpired = true): Promise<number> {
+    await this.#ensureReady();
+    try {
+      return await this.countEntries(includeExpired ? undefined : this.now());
+    } catch (error) {
+      throw this.#wrap(error, "count");
+    }
+  }
+
+  /** Every live entry, with its payload in the stored form. */
+  async *entries(): AsyncGenerator<CacheEntry<K>> {
+    await this.#ensureReady();
+    const now = this.now();
+    try {
+      for await (const entry of this.scanEntries(now)) if (now < entry.expiresAt) yield entry;
+    } catch (error) {
+      throw this.#wrap(error, "scan");
+    }
+  }
+
+  /** `for await (const [key, payload] of repository)`: every live entry once, deserialized. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<[K, V]> {
+    const handler = this.settings.payloadHandler;
+    for await (const entry of this.entries()) yield [entry.key, await handler.deserialize(entry.payload)];
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writes
+
+  /**
+   * Saves a `[key or request, payload]` pair, or a request and its response (the response body is
+   * read). Resolves to false, saving nothing, when the settings leave the request uncached.
+   */
+  async saveResponse(input: SaveInput<K, V>): Promise<boolean> {
+    const entry = await this.#toEntry(input, this.now());
+    if (entry === undefined) return false;
+    await this.#ensureReady();
+    try {
+      await this.writeEntry(entry);
+    } catch (error) {
+      throw this.#wrap(error, "write to");
+    }
+    return true;
+  }
+
+  /**
+   * Saves many pairs or exchanges (a `Map` of key to payload works too) in one transaction or
+   * pipeline: all of them or, if any fails, none. Inputs that the settings leave uncached are
+   * skipped; a key given twice keeps the last payload. Resolves to the number of entries written.
+   */
+  async saveResponses(inputs: Iterable<SaveInput<K, V>>): Promise<number> {
+    const now = this.now();
+    const byId = new Map<string, CacheEntry<K>>();
+    for (const input of inputs) {
+      const entry = await this.#toEntry(input, now);
+      if (entry === undefined) continue;
+      const id = keyId(entry.key);
+      byId.delete(id);
+      byId.set(id, entry);
+    }
+    if (byId.size === 0) return 0;
+    await this.#ensureReady();
+    try {
+      await this.writeEntries([...byId.values()]);
+    } catch (error) {
+      throw this.#wrap(error, "write to");
+    }
+    return byId.size;
+  }
+
+  /** Deletes the entry for a request or key; resolves to whether there was one. */
+  async deleteResponse(request: RepositoryRequest<K>): Promise<boolean> {
+    return (await this.deleteResponses([request])) > 0;
+  }
+
+  /** Deletes the entries for many requests or keys, all or none; resolves to how many there were. */
+  async deleteResponses(requests: Iterable<RepositoryRequest<K>>): Promise<number> {
+    const unique = distinct(Array.from(requests, (request) => this.getKeyFromRequest(request)));
+    if (unique.size === 0) return 0;
+    await this.#ensureReady();
+    try {
+      return await this.removeEntries([...unique.values()]);
+    } catch (error) {
+      throw this.#wrap(error, "delete from");
+    }
+  }
+
+  /** Removes every entry, or only the expired ones; resolves to how many were removed. */
+  async clear(expiredOnly = false): Promise<number> {
+    await this.#ensureReady();
+    try {
+      return await this.clearEntries(expiredOnly ? this.now() : undefined);
+    } catch (error) {
+      throw this.#wrap(error, "clear");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  async #toEntry(input: SaveInput<K, V>, now: number): Promise<CacheEntry<K> | undefined> {
+    const handler = this.settings.payloadHandler;
+    if (Array.isArray(input)) {
+      if (input.length !== 2) {
+        throw new TypeError(`a saved pair is [key or request, payload], got an array of ${input.length}`);
+      }
+      const [target, value] = input as readonly [RepositoryRequest<K>, V | StoredPayload];
+      const key = this.getKeyFromRequest(target);
+      if (key === undefined) return undefined;
+      const payload = await handler.serialize(value);
+      const name = this.settings.namesPayloads
+        ? this.#name(isRaw(value) ? await handler.deserialize(payload) : (value as V))
+        : null;
+      return { key, name, cachedAt: now, expiresAt: addExpire(now, this.expire), payload, ...NO_RESPONSE };
+    }
+    if (input instanceof Response) {
+      throw new TypeError(
+        "saveResponse needs the request as well as the response: pass { request, response } " +
+          "(a Response alone does not say which method fetched it)",
+      );
+    }
+    if (typeof input !== "object" || input === null || !("response" in input) || !("request" in input)) {
+      throw new TypeError(
+        `saveResponse takes a [key or request, payload] pair or { request, response }, got ${describeValue(input)}`,
+      );
+    }
+    const { request, response } = input;
+    if (!(response instanceof Response)) {
+      throw new TypeError(`exchange.response must be a fetch Response, got ${describeValue(response)}`);
+    }
+    const key = this.getKeyFromRequest(request);
+    if (key === undefined) return undefined;
+    const url = response.url || (request instanceof Request ? request.url : String(request.url));
+    const headers = JSON.stringify([...response.headers]);
+    const payload = await handler.serialize(response);
+    const name = this.settings.namesPayloads ? this.#name(await handler.deserialize(payload)) : null;
+    return {
+      key,
+      name,
+      cachedAt: now,
+      expiresAt: addExpire(now, this.expire),
+      payload,
+      status: response.status,
+      headers,
+      url,
+    };
+  }
+
+  #name(payload: V): string | null {
+    const name = this.settings.getName(payload);
+    if (name === null || name === undefined) return null;
+    if (typeof name !== "string") {
+      throw new TypeError(
+        `settings "${this.name}".getName must return a string or nothing, got ${describeValue(name)}`,
+      );
+    }
+    return name;
+  }
+
+  async #ensureReady(): Promise<void> {
+    switch (this.#state) {
+      case "ready":
+        return;
+      case "creating":
+        await this.#creating;
+        return;
+      case "new":
+        throw new CacheError(
+          `repository "${this.name}" has not been created in the ${this.backend} backend: ` +
+            "call cache.connect() or repository.create() first",
+        );
+      case "closed":
+        throw new CacheError(`repository "${this.name}" is closed`);
+      default: {
+        const never: never = this.#state;
+        throw new Error(`unknown state ${String(never)}`);
+      }
+    }
+  }
+
+  #wrap(error: unknown, action: string): Error {
+    if (error instanceof RequestfulError || error instanceof TypeError || error instanceof RangeError) {
+      return error;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return new CacheError(`could not ${action} repository "${this.name}" (${this.backend}): ${message}`, {
+      cause: error,
+    });
+  }
+}
+
+const NO_RESPONSE = { status: null, headers: null, url: null } as const;
+
+function isRaw(value: unknown): value is StoredPayload | ArrayBuffer {
+  return typeof value === "string" || value instanceof Uint8Array || value instanceof ArrayBuffer;
+}
+
+function checkPart(part: unknown, repository: string, index: number): KeyPart {
+  if (typeof part === "string") return part;
+  if (typeof part === "number" && Number.isFinite(part)) return part;
+  throw new CacheError(
+    `key part ${index} of repository "${repository}" must be a string or a finite number, got ${describeValue(part)}`,
+  );
+}
+
+function distinct<K extends Key>(keys: readonly (K | undefined)[]): Map<string, K> {
+  const unique = new Map<string, K>();
+  for (const key of keys) if (key !== undefined) unique.set(keyId(key), key);
+  return unique;
+}
+
+function validateFields(settings: ResponseRepositorySettings<unknown>): void {
+  const fields: unknown = settings.fields;
+  if (!Array.isArray(fields)) {
+    throw new CacheError(`settings "${settings.name}".fields must be an array of names, got ${describeValue(fields)}`);
+  }
+  if (settings.name.includes("\0")) {
+    throw new CacheError(`a repository name cannot hold the NUL character, got ${JSON.stringify(settings.name)}`);
+  }
+  const seen = new Set<string>();
+  for (const field of fields) {
+    if (typeof field !== "string" || field.length === 0 || field.includes("\0")) {
+      throw new CacheError(
+        `settings "${settings.name}" has a field that is not a non-empty string without NUL: ${describeValue(field)}`,
+      );
+    }
+    const folded = field.toLowerCase();
+    if (RESERVED_FIELDS.has(folded)) {
+      throw new CacheError(
+        `settings "${settings.name}" cannot use the field name "${field}": ` +
+          `${[...RESERVED_FIELDS].join(", ")} are kept for the entry itself`,
+      );
+    }
+    if (seen.has(folded)) {
+      throw new CacheError(`settings "${settings.name}" names the field "${field}" twice (names ignore case)`);
+    }
+    seen.add(folded);
+  }
+}

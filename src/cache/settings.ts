@@ -1,0 +1,125 @@
+import { describeValue } from "../describe.js";
+import type { PayloadHandler } from "../payload/handler.js";
+import { StringPayloadHandler } from "../payload/string.js";
+import type { KeyPart, KeyRequest } from "../types.js";
+
+/** What `getKey` returns: one value per field, where `null` or `undefined` means "do not cache this request". */
+export type KeyParts = readonly (KeyPart | null | undefined)[];
+
+/** Options shared by both forms of settings. */
+export interface SettingsOptions<V> {
+  /** The repository's name in the backend (a table, a key prefix). */
+  name: string;
+  /**
+   * Converts payloads to and from the stored form.
+   * @default new StringPayloadHandler()
+   */
+  payloadHandler?: PayloadHandler<V>;
+}
+
+/**
+ * Settings for one kind of response: where it is stored, how it is keyed and how it is named.
+ *
+ * Subclass it, or use {@link defineSettings} to give the same as a plain object.
+ *
+ * @example
+ * class TrackSettings extends ResponseRepositorySettings<JSONValue> {
+ *   readonly fields = ["id", "version"] as const;
+ *   getKey({ method, url }: KeyRequest) {
+ *     if (method !== "GET") return [null, null]; // only GET responses are cached
+ *     const [version, , id] = url.pathname.split("/").slice(1);
+ *     return [id, version];
+ *   }
+ *   getName(payload: JSONValue) {
+ *     return (payload as { name?: string }).name;
+ *   }
+ * }
+ * const settings = new TrackSettings({ name: "tracks", payloadHandler: new JSONPayloadHandler() });
+ */
+export abstract class ResponseRepositorySettings<V = string> {
+  /** The repository's name in the backend. */
+  readonly name: string;
+  /** Converts payloads to and from the stored form. A request handler replaces it with its own. */
+  payloadHandler: PayloadHandler<V>;
+
+  /** The names of the values that `getKey` returns, in the same order. */
+  abstract readonly fields: readonly string[];
+
+  constructor(options: SettingsOptions<V>) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`settings must be an object with a name, got ${describeValue(options)}`);
+    }
+    if (typeof options.name !== "string" || options.name.length === 0) {
+      throw new TypeError(`settings.name must be a non-empty string, got ${describeValue(options.name)}`);
+    }
+    this.name = options.name;
+    this.payloadHandler = options.payloadHandler ?? (new StringPayloadHandler() as unknown as PayloadHandler<V>);
+  }
+
+  /**
+   * Pulls the key out of a request: one value per field. Return `null` or `undefined` for any part to
+   * leave the request uncached (a method you do not cache, a URL of another shape).
+   */
+  abstract getKey(request: KeyRequest): KeyParts;
+
+  /** A human-readable name for a payload, stored beside it. The default stores none. */
+  getName(_payload: V): string | null | undefined {
+    return undefined;
+  }
+
+  /** Whether this class (or object) has its own `getName`, so that a payload must be read to name it. */
+  get namesPayloads(): boolean {
+    return this.getName !== ResponseRepositorySettings.prototype.getName;
+  }
+}
+
+/** The plain-object form of settings. */
+export interface SettingsDefinition<V> extends SettingsOptions<V> {
+  fields: readonly string[];
+  getKey(request: KeyRequest): KeyParts;
+  getName?(payload: V): string | null | undefined;
+}
+
+class DefinedSettings<V> extends ResponseRepositorySettings<V> {
+  readonly fields: readonly string[];
+  readonly #definition: SettingsDefinition<V>;
+
+  constructor(definition: SettingsDefinition<V>) {
+    super(definition);
+    if (!Array.isArray(definition.fields)) {
+      throw new TypeError(`settings.fields must be an array of field names, got ${describeValue(definition.fields)}`);
+    }
+    if (typeof definition.getKey !== "function") {
+      throw new TypeError(`settings.getKey must be a function, got ${describeValue(definition.getKey)}`);
+    }
+    if (definition.getName !== undefined && typeof definition.getName !== "function") {
+      throw new TypeError(`settings.getName must be a function, got ${describeValue(definition.getName)}`);
+    }
+    this.fields = Object.freeze([...definition.fields]);
+    this.#definition = definition;
+    if (definition.getName) {
+      const getName = definition.getName;
+      this.getName = (payload: V) => getName.call(definition, payload);
+    }
+  }
+
+  getKey(request: KeyRequest): KeyParts {
+    return this.#definition.getKey(request);
+  }
+}
+
+/**
+ * Settings from a plain object, for when a subclass is more than you need.
+ *
+ * @example
+ * const tracks = defineSettings({
+ *   name: "tracks",
+ *   fields: ["id"],
+ *   getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[2] : null],
+ *   getName: (payload) => payload.name,
+ *   payloadHandler: new JSONPayloadHandler<{ name: string }>(),
+ * });
+ */
+export function defineSettings<V = string>(definition: SettingsDefinition<V>): ResponseRepositorySettings<V> {
+  return new DefinedSettings(definition);
+}

@@ -1,0 +1,12 @@
+/**
+ * requestful: cache HTTP responses per endpoint in SQLite, memory, Redis or PostgreSQL.
+ * @packageDocumentation
+ */
+
+export * from "./cache/backends/memory/index.js";
+export * from "./cache/backends/sqlite/index.js";
+export * from "./cache/index.js";
+export { type CalendarDuration, DEFAULT_EXPIRE, type Expire } from "./duration.js";
+export { CacheError, PayloadHandlerError, RequestfulError } from "./errors.js";
+export * from "./payload/index.js";
+export type { CacheRequest, Exchange, Key, KeyPart, KeyRequest, RequestDescriptor } from "./types.js";
