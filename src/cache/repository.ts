@@ -110,6 +110,11 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     return (await this.readEntries([key], now))[0]?.payload;
   }
 
+  /** One live entry. Backends override it where a single read is faster. */
+  protected async readEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+    return (await this.readEntries([key], now))[0];
+  }
+
   /** Writes one entry. Backends override it where a single write is faster. */
   protected writeEntry(entry: CacheEntry<K>): Promise<void> {
     return this.writeEntries([entry]);
@@ -222,7 +227,14 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
 
   /** The whole live entry for a request or key (payload in its stored form, status, headers, instants). */
   async getEntry(request: RepositoryRequest<K>): Promise<CacheEntry<K> | undefined> {
-    return (await this.getEntries([request]))[0];
+    const key = this.getKeyFromRequest(request);
+    if (key === undefined) return undefined;
+    if (this.#state !== "ready") await this.#ensureReady();
+    try {
+      return await this.readEntry(key, this.now());
+    } catch (error) {
+      throw this.#wrap(error, "read from");
+    }
   }
 
   /** The live entries for many requests or keys in one read, aligned with the requests (`undefined` for a miss). */

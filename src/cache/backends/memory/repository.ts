@@ -38,6 +38,11 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
     return typeof payload === "string" || payload === undefined ? payload : payload.slice();
   }
 
+  protected override async readEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+    const item = this.#live(key, now);
+    return item === undefined ? undefined : (copy(item.entry) as CacheEntry<K>);
+  }
+
   protected override async hasEntry(key: K, now: number): Promise<boolean> {
     const item = this.#table.get(keyId(key));
     return item !== undefined && now < item.entry.expiresAt;

@@ -114,6 +114,12 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     return typeof payload === "string" || payload === undefined ? payload : asUint8Array(payload);
   }
 
+  protected override async readEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+    const sql = this.#statements;
+    const row = await retryBusy(() => sql.selectEntry.get(now, ...key) as Row | undefined);
+    return row === undefined ? undefined : this.#toEntry(row);
+  }
+
   protected override async hasEntry(key: K, now: number): Promise<boolean> {
     const sql = this.#statements;
     return (await retryBusy(() => sql.exists.get(now, ...key))) !== undefined;
@@ -214,6 +220,7 @@ function toRow(entry: CacheEntry): unknown[] {
 /** The prepared statements of one table; those for many rows are prepared per row count and kept. */
 class Statements {
   readonly selectPayload: Statement;
+  readonly selectEntry: Statement;
   readonly exists: Statement;
   readonly countAll: Statement;
   readonly countLive: Statement;
@@ -234,6 +241,7 @@ class Statements {
     this.#columns = [...keys, ...VALUE_COLUMNS.map(quote)].join(", ");
     const matchKey = keys.map((column) => `${column} = ?`).join(" AND ");
     this.selectPayload = db.prepare(`SELECT "payload" FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).pluck();
+    this.selectEntry = db.prepare(`SELECT ${this.#columns} FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).raw();
     this.exists = db.prepare(`SELECT 1 FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).pluck();
     this.countAll = db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck();
     this.countLive = db.prepare(`SELECT COUNT(*) FROM ${table} WHERE "expires_at" > ?`).pluck();
