@@ -67,6 +67,19 @@ export function validateExpire(value: unknown, option = "expire"): Expire {
   return value as CalendarDuration;
 }
 
+/**
+ * A function that adds `expire` to an instant, prepared once: a duration without years or months
+ * is a fixed number of milliseconds.
+ */
+export function expiryAdder(expire: Expire): (from: number) => number {
+  if (typeof expire === "number") return (from) => from + expire;
+  if (!expire.years && !expire.months) {
+    const fixed = addExpire(0, expire);
+    return (from) => from + fixed;
+  }
+  return (from) => addExpire(from, expire);
+}
+
 /** The instant (epoch milliseconds) that is `expire` after `from`. */
 export function addExpire(from: number, expire: Expire): number {
   if (typeof expire === "number") return from + expire;

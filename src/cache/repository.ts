@@ -1,5 +1,5 @@
 import { describeValue } from "../describe.js";
-import { addExpire, DEFAULT_EXPIRE, type Expire, validateExpire } from "../duration.js";
+import { DEFAULT_EXPIRE, type Expire, expiryAdder, validateExpire } from "../duration.js";
 import { CacheError, RequestfulError } from "../errors.js";
 import type { StoredPayload } from "../payload/handler.js";
 import type { CacheRequest, Exchange, Key, KeyPart } from "../types.js";
@@ -68,6 +68,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   #state: State = "new";
   #creating: Promise<void> | undefined;
   readonly #width: number;
+  readonly #expiresAt: (from: number) => number;
 
   constructor(settings: ResponseRepositorySettings<V>, options: RepositoryOptions = {}) {
     this.settings = settings;
@@ -75,6 +76,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     this.now = options.now ?? Date.now;
     validateFields(settings);
     this.#width = settings.fields.length + 1;
+    this.#expiresAt = expiryAdder(this.expire);
   }
 
   /** The repository's name in the backend. */
@@ -157,7 +159,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
 
   /** Writes are committed when they resolve, so there is nothing left to commit; kept for the familiar API. */
   async commit(): Promise<void> {
-    await this.#ensureReady();
+    if (this.#state !== "ready") await this.#ensureReady();
   }
 
   /** Closes the repository: later calls fail with a `CacheError` until it is created again. */
@@ -242,7 +244,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     const keys = Array.from(requests, (request) => this.getKeyFromRequest(request));
     const unique = distinct(keys);
     if (unique.size === 0) return keys.map(() => undefined);
-    await this.#ensureReady();
+    if (this.#state !== "ready") await this.#ensureReady();
     let found: CacheEntry<K>[];
     try {
       found = await this.readEntries([...unique.values()], this.now());
@@ -270,7 +272,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   async contains(request: RepositoryRequest<K>): Promise<boolean> {
     const key = this.getKeyFromRequest(request);
     if (key === undefined) return false;
-    await this.#ensureReady();
+    if (this.#state !== "ready") await this.#ensureReady();
     try {
       return await this.hasEntry(key, this.now());
     } catch (error) {
@@ -280,7 +282,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
 
   /** How many entries the repository holds, expired ones included unless `includeExpired` is false. */
   async count(includeExpired = true): Promise<number> {
-    await this.#ensureReady();
+    if (this.#state !== "ready") await this.#ensureReady();
     try {
       return await this.countEntries(includeExpired ? undefined : this.now());
     } catch (error) {
@@ -290,7 +292,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
 
   /** Every live entry, with its payload in the stored form. */
   async *entries(): AsyncGenerator<CacheEntry<K>> {
-    await this.#ensureReady();
+    if (this.#state !== "ready") await this.#ensureReady();
     const now = this.now();
     try {
       for await (const entry of this.scanEntries(now)) if (now < entry.expiresAt) yield entry;
@@ -315,7 +317,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   async saveResponse(input: SaveInput<K, V>): Promise<boolean> {
     const entry = await this.#toEntry(input, this.now());
     if (entry === undefined) return false;
-    await this.#ensureReady();
+    if (this.#state !== "ready") await this.#ensureReady();
     try {
       await this.writeEntry(entry);
     } catch (error) {
@@ -340,7 +342,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       byId.set(id, entry);
     }
     if (byId.size === 0) return 0;
-    await this.#ensureReady();
+    if (this.#state !== "ready") await this.#ensureReady();
     try {
       await this.writeEntries([...byId.values()]);
     } catch (error) {
@@ -358,7 +360,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   async deleteResponses(requests: Iterable<RepositoryRequest<K>>): Promise<number> {
     const unique = distinct(Array.from(requests, (request) => this.getKeyFromRequest(request)));
     if (unique.size === 0) return 0;
-    await this.#ensureReady();
+    if (this.#state !== "ready") await this.#ensureReady();
     try {
       return await this.removeEntries([...unique.values()]);
     } catch (error) {
@@ -368,7 +370,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
 
   /** Removes every entry, or only the expired ones; resolves to how many were removed. */
   async clear(expiredOnly = false): Promise<number> {
-    await this.#ensureReady();
+    if (this.#state !== "ready") await this.#ensureReady();
     try {
       return await this.clearEntries(expiredOnly ? this.now() : undefined);
     } catch (error) {
@@ -391,7 +393,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       const name = this.settings.namesPayloads
         ? this.#name(isRaw(value) ? await handler.deserialize(payload) : (value as V))
         : null;
-      return { key, name, cachedAt: now, expiresAt: addExpire(now, this.expire), payload, ...NO_RESPONSE };
+      return { key, name, cachedAt: now, expiresAt: this.#expiresAt(now), payload, ...NO_RESPONSE };
     }
     if (input instanceof Response) {
       throw new TypeError(
@@ -418,7 +420,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       key,
       name,
       cachedAt: now,
-      expiresAt: addExpire(now, this.expire),
+      expiresAt: this.#expiresAt(now),
       payload,
       status: response.status,
       headers,

@@ -23,6 +23,10 @@ const NAME = "JSONPayloadHandler";
  */
 export class JSONPayloadHandler<T = JSONValue> implements PayloadHandler<T> {
   async serialize(payload: PayloadInput | T): Promise<string> {
+    if (typeof payload === "string") {
+      parse(payload);
+      return payload;
+    }
     const text = await toTextOrUndefined(payload);
     if (text !== undefined) {
       parse(text);
@@ -32,6 +36,7 @@ export class JSONPayloadHandler<T = JSONValue> implements PayloadHandler<T> {
   }
 
   async deserialize(payload: PayloadInput | T): Promise<T> {
+    if (typeof payload === "string") return parse(payload) as T;
     const text = await toTextOrUndefined(payload);
     if (text !== undefined) return parse(text) as T;
     // Already a value of the handler's type: check that it is JSON, then hand it back.
@@ -57,34 +62,60 @@ function parse(text: string): unknown {
   }
 }
 
-function rejectNonJSON(this: unknown, key: string, value: unknown): unknown {
-  const where = key === "" ? "the payload" : `property ${JSON.stringify(key)}`;
+/**
+ * Finds what `JSON.stringify` would drop or change without a word: functions, symbols and
+ * `undefined` in arrays or at the top, and non-finite numbers. Objects with `toJSON` are left to it.
+ * `ancestors` holds the objects on the path to `value`, to report a cycle instead of following it.
+ */
+function findNonJSON(value: unknown, where: string, inArray: boolean, ancestors: Set<object>): string | undefined {
   switch (typeof value) {
+    case "string":
+    case "boolean":
+      return undefined;
+    case "number":
+      return Number.isFinite(value) ? undefined : `${where}: ${value} is not a JSON number`;
     case "function":
     case "symbol":
     case "bigint":
-      throw new PayloadHandlerError(`${NAME} cannot store ${where}: a ${typeof value} is not a JSON value`);
-    case "number":
-      if (!Number.isFinite(value)) {
-        throw new PayloadHandlerError(`${NAME} cannot store ${where}: ${value} is not a JSON number`);
-      }
-      return value;
+      return `${where}: a ${typeof value} is not a JSON value`;
     case "undefined":
-      if (key === "" || Array.isArray(this)) {
-        throw new PayloadHandlerError(`${NAME} cannot store ${where}: undefined is not a JSON value`);
+      return inArray || where === "the payload" ? `${where}: undefined is not a JSON value` : undefined;
+    case "object": {
+      if (value === null || typeof (value as { toJSON?: unknown }).toJSON === "function") return undefined;
+      if (ancestors.has(value)) return `${where}: it refers back to itself (a cycle)`;
+      ancestors.add(value);
+      let found: string | undefined;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length && found === undefined; i++) {
+          found = findNonJSON(value[i], `item ${i}`, true, ancestors);
+        }
+      } else {
+        for (const key in value) {
+          if (!Object.hasOwn(value, key)) continue;
+          found = findNonJSON(
+            (value as Record<string, unknown>)[key],
+            `property ${JSON.stringify(key)}`,
+            false,
+            ancestors,
+          );
+          if (found !== undefined) break;
+        }
       }
-      return value;
+      ancestors.delete(value);
+      return found;
+    }
     default:
-      return value;
+      return `${where}: a ${typeof value} is not a JSON value`;
   }
 }
 
 function stringify(value: unknown): string {
+  const problem = findNonJSON(value, "the payload", false, new Set());
+  if (problem !== undefined) throw new PayloadHandlerError(`${NAME} cannot store ${problem}`);
   try {
-    return JSON.stringify(value, rejectNonJSON);
+    return JSON.stringify(value);
   } catch (cause) {
-    if (cause instanceof PayloadHandlerError) throw cause;
-    // JSON.stringify throws a TypeError for cycles (and for BigInt inside toJSON results).
+    // What a toJSON method returned may still hold a cycle or a BigInt.
     throw new PayloadHandlerError(`${NAME} cannot store the payload: ${(cause as Error).message}`, { cause });
   }
 }

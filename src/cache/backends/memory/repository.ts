@@ -59,7 +59,8 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
 
   protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
     for (const entry of entries) {
-      const stored = copy(entry);
+      // Entries come fresh from the base class; only bytes may still be shared with the caller.
+      const stored = typeof entry.payload === "string" ? entry : { ...entry, payload: entry.payload.slice() };
       const id = keyId(entry.key);
       this.#store.put({ id, entry: stored, size: sizeOf(id, stored), table: this.#table });
     }

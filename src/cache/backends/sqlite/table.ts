@@ -206,7 +206,8 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
 function toRow(entry: CacheEntry): unknown[] {
   const { payload } = entry;
   return [
-    ...entry.key,
+    // better-sqlite3 binds every number as REAL; whole numbers go in as INTEGER, as a reader of the table expects.
+    ...entry.key.map((part) => (typeof part === "number" && Number.isSafeInteger(part) ? BigInt(part) : part)),
     entry.name,
     entry.cachedAt,
     entry.expiresAt,

@@ -1,0 +1,241 @@
+import { spawn } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  CacheError,
+  defineSettings,
+  IN_MEMORY,
+  MemoryCache,
+  ResponseCache,
+  SCHEMA_VERSION,
+  SQLiteCache,
+  SQLiteTable,
+} from "../../src/index.js";
+import { tempFolder } from "../helpers/temp.js";
+
+const settings = (name = "items", fields = ["id"]) =>
+  defineSettings({ name, fields, getKey: () => fields.map(() => null) });
+
+let folder: ReturnType<typeof tempFolder>;
+beforeEach(() => {
+  folder = tempFolder();
+});
+afterEach(() => folder.remove());
+
+describe("SQLite: opening", () => {
+  it("adds the .sqlite suffix, creates missing folders, and runs in WAL mode with a schema version", async () => {
+    const cache = SQLiteCache.connectWithPath(join(folder.path, "deep", "er", "cache"));
+    expect(cache.path).toBe(join(folder.path, "deep", "er", "cache.sqlite"));
+    await cache.connect();
+    expect(existsSync(cache.path)).toBe(true);
+    expect(cache.connection.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(cache.connection.pragma("busy_timeout", { simple: true })).toBe(5000);
+    expect(cache.connection.pragma("synchronous", { simple: true })).toBe(2); // FULL
+    const version = cache.connection.prepare("SELECT value FROM requestful_meta WHERE key = 'schema_version'").pluck();
+    expect(version.get()).toBe(String(SCHEMA_VERSION));
+    await cache.close();
+    expect(SQLiteCache.connectWithPath(join(folder.path, "x.sqlite")).path).toBe(join(folder.path, "x.sqlite"));
+  });
+
+  it("maps paths and URLs to databases", async () => {
+    expect(SQLiteCache.connect("sqlite::memory:").path).toBe(IN_MEMORY);
+    expect(SQLiteCache.connect(":memory:").path).toBe(IN_MEMORY);
+    expect(SQLiteCache.connect("sqlite:rel/db.sqlite").path).toBe("rel/db.sqlite");
+    expect(SQLiteCache.connect("sqlite:///abs/db.sqlite").path).toBe("/abs/db.sqlite");
+    expect(SQLiteCache.connect(new URL("file:///tmp/x%20y.sqlite")).path).toBe("/tmp/x y.sqlite");
+    expect(SQLiteCache.connectWithInMemoryDb().path).toBe(IN_MEMORY);
+    expect(SQLiteCache.connectWithTempDb("t.tmp").path).toMatch(/t\.tmp\.sqlite$/);
+    expect(() => SQLiteCache.connect("sqlite://host/db")).toThrow(CacheError);
+    expect(() => new SQLiteCache("")).toThrow(TypeError);
+    expect(() => new SQLiteCache("x", { busyTimeout: -1 })).toThrow(/busyTimeout/);
+    expect(() => new SQLiteCache("x", { synchronous: "off" as never })).toThrow(/synchronous/);
+  });
+
+  it("picks the backend from a path or URL in ResponseCache.create", async () => {
+    const file = await ResponseCache.create(join(folder.path, "made"));
+    expect(file).toBeInstanceOf(SQLiteCache);
+    expect((file as SQLiteCache).path).toBe(join(folder.path, "made"));
+    expect(await ResponseCache.create("sqlite::memory:")).toBeInstanceOf(SQLiteCache);
+    expect(await ResponseCache.create("memory:")).toBeInstanceOf(MemoryCache);
+    await expect(ResponseCache.create("ftp://example.com/x")).rejects.toThrow(/no backend for "ftp:"/);
+    await expect(ResponseCache.create("")).rejects.toThrow(TypeError);
+  });
+
+  it("gives a clear CacheError for a file that is not a database", async () => {
+    const path = join(folder.path, "not-a-db.sqlite");
+    writeFileSync(path, "this is a text file, not a database ".repeat(200));
+    const cache = SQLiteCache.connect(path);
+    cache.createRepository(settings());
+    await expect(cache.connect()).rejects.toThrow(CacheError);
+    await expect(cache.connect()).rejects.toThrow(/is not a usable SQLite database: file is not a database/);
+    expect(cache.connected).toBe(false);
+  });
+
+  it("refuses a database written with a newer schema", async () => {
+    const path = join(folder.path, "newer.sqlite");
+    const db = new BetterSqlite3(path);
+    db.exec(`CREATE TABLE requestful_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO requestful_meta VALUES ('schema_version', '${SCHEMA_VERSION + 1}');`);
+    db.close();
+    await expect(SQLiteCache.connect(path).connect()).rejects.toThrow(/newer than this release reads/);
+  });
+
+  it("opens a database written by this schema version with entries in it", async () => {
+    // What schema version 1 writes, built by hand: the file format must stay readable.
+    const path = join(folder.path, "v1.sqlite");
+    const db = new BetterSqlite3(path);
+    db.exec(`CREATE TABLE requestful_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             INSERT INTO requestful_meta VALUES ('schema_version', '1');
+             CREATE TABLE "items" ("method" NOT NULL, "id" NOT NULL, "name" TEXT, "cached_at" INTEGER NOT NULL,
+               "expires_at" INTEGER NOT NULL, "payload" NOT NULL, "status" INTEGER, "headers" TEXT, "url" TEXT,
+               PRIMARY KEY ("method", "id"));
+             INSERT INTO "items" VALUES ('GET', 'a', 'A', 1, 9999999999999, 'stored', 200, '[]', 'https://x.test/a');`);
+    db.close();
+    const cache = SQLiteCache.connect(path);
+    const repo = cache.createRepository(settings());
+    await cache.connect();
+    expect(await repo.getResponse(["GET", "a"])).toBe("stored");
+    expect((await repo.getEntry(["GET", "a"]))?.url).toBe("https://x.test/a");
+    await cache.close();
+  });
+
+  it("refuses a table whose columns do not match the settings", async () => {
+    const path = join(folder.path, "fields.sqlite");
+    const first = SQLiteCache.connect(path);
+    first.createRepository(settings("items", ["id"]));
+    await first.connect();
+    await first.close();
+    const second = SQLiteCache.connect(path);
+    second.createRepository(settings("items", ["id", "version"]));
+    await expect(second.connect()).rejects.toThrow(/exists with columns \(method, id, .*\) but these settings need/);
+  });
+});
+
+describe("SQLite: names", () => {
+  it("refuses names SQLite or the backend keep, and names that differ only in ASCII case", async () => {
+    const cache = SQLiteCache.connectWithInMemoryDb();
+    expect(() => cache.createRepository(settings("sqlite_master"))).toThrow(/start with "sqlite_"/);
+    expect(() => cache.createRepository(settings("SQLITE_x"))).toThrow(CacheError);
+    expect(() => cache.createRepository(settings("requestful_meta"))).toThrow(/"requestful_"/);
+    cache.createRepository(settings("Tracks"));
+    expect(() => cache.createRepository(settings("tracks"))).toThrow(/ignore the case/);
+    cache.createRepository(settings("Émile"));
+    cache.createRepository(settings("émile")); // SQLite folds ASCII only: these are two tables
+    await cache.connect();
+    expect(await cache.get("Émile")?.count()).toBe(0);
+    await cache.close();
+  });
+
+  it("keeps a hostile name inside its own table and touches no other", async () => {
+    const cache = SQLiteCache.connectWithPath(join(folder.path, "hostile"));
+    const victim = cache.createRepository(settings("victim"));
+    const hostile = cache.createRepository(settings('victim" ; DROP TABLE "victim"; --'));
+    await cache.connect();
+    await victim.saveResponse([["GET", "a"], "safe"]);
+    await hostile.saveResponse([["GET", "a"], "other"]);
+    expect(await hostile.clear()).toBe(1);
+    expect(await victim.getResponse(["GET", "a"])).toBe("safe");
+    const tables = cache.connection
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .pluck();
+    expect(tables.all()).toEqual(["requestful_meta", "victim", 'victim" ; DROP TABLE "victim"; --']);
+    await cache.close();
+  });
+});
+
+describe("SQLite: the table", () => {
+  it("keeps one column per key field with the key's types, and indexes expires_at", async () => {
+    const cache = SQLiteCache.connectWithInMemoryDb();
+    const repo = cache.createRepository(settings("typed", ["id", "version", "offset"]));
+    await cache.connect();
+    await repo.saveResponse([["GET", "abc", "v1", 20], "x"]);
+    const row = cache.connection
+      .prepare('SELECT typeof("id") AS id, typeof("version") AS version, typeof("offset") AS off FROM "typed"')
+      .get();
+    expect(row).toEqual({ id: "text", version: "text", off: "integer" });
+    const indexes = cache.connection.prepare("SELECT name FROM pragma_index_list('typed')").pluck().all();
+    expect(indexes).toContain("requestful_idx:typed:expires_at");
+    const plan = cache.connection
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT * FROM "typed" WHERE ("method", "id", "version", "offset") IN (VALUES (?, ?, ?, ?))`,
+      )
+      .all("GET", "a", "b", 1) as { detail: string }[];
+    expect(plan.map((step) => step.detail).join(" ")).toMatch(/USING (INDEX|PRIMARY KEY)/);
+    await cache.close();
+  });
+
+  it("works on a connection the caller opened, outside any cache", async () => {
+    const db = new BetterSqlite3(join(folder.path, "own.sqlite"));
+    const table = await new SQLiteTable(db, settings("own"), { expire: 60_000 }).create();
+    await table.saveResponse([["GET", "1"], "one"]);
+    expect(await table.getResponse(["GET", "1"])).toBe("one");
+    await table.close();
+    await expect(table.count()).rejects.toThrow(/closed/);
+    expect(db.open).toBe(true); // the caller's connection stays theirs
+    db.close();
+  });
+
+  it("saves and reads more entries than one statement can carry", async () => {
+    const cache = SQLiteCache.connectWithInMemoryDb();
+    const repo = cache.createRepository(settings("big", ["a", "b", "c"]));
+    await cache.connect();
+    const keys = Array.from({ length: 12_000 }, (_, i) => ["GET", `a${i}`, i, `c${i % 7}`] as const);
+    expect(await repo.saveResponses(keys.map((key) => [key, `p${key[2]}`] as const))).toBe(12_000);
+    const found = await repo.getResponses(keys);
+    expect(found).toHaveLength(12_000);
+    expect(found[11_999]).toBe("p11999");
+    expect(await repo.deleteResponses(keys.slice(0, 11_000))).toBe(11_000);
+    expect(await repo.count()).toBe(1_000);
+    await cache.close();
+  });
+});
+
+describe("SQLite: many processes on one file", () => {
+  it("loses nothing, surfaces no lock error, and leaves the file intact", async () => {
+    const path = join(folder.path, "shared.sqlite");
+    // Create the file first so that every worker opens the same schema.
+    const setup = SQLiteCache.connect(path);
+    setup.createRepository(settings("shared"));
+    await setup.connect();
+    await setup.close();
+
+    const workers = 4;
+    const rounds = 60;
+    const results = await Promise.all(Array.from({ length: workers }, (_, worker) => runWorker(path, worker, rounds)));
+    for (const result of results) {
+      expect(result.code, result.output).toBe(0);
+      const summary = JSON.parse(result.output.trim().split("\n").at(-1) as string);
+      expect(summary.errors).toEqual([]);
+      expect(summary.reads).toBeGreaterThan(0);
+    }
+
+    const db = new BetterSqlite3(path, { readonly: true });
+    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+    const count = db.prepare('SELECT COUNT(*) FROM "shared"').pluck().get();
+    expect(count).toBe(workers * rounds * 10 + 25);
+    const own = db.prepare(`SELECT COUNT(*) FROM "shared" WHERE "id" LIKE 'w%'`).pluck().get();
+    expect(own).toBe(workers * rounds * 10);
+    db.close();
+  }, 120_000);
+});
+
+function runWorker(path: string, worker: number, rounds: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      join("node_modules", ".bin", "tsx"),
+      [join("test", "workers", "sqlite-writer.ts"), path, String(worker), String(rounds)],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, output }));
+  });
+}

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { BytesPayloadHandler, JSONPayloadHandler, PayloadHandlerError, StringPayloadHandler } from "../../src/index.js";
+
+const encode = (text: string) => new TextEncoder().encode(text);
+
+describe("StringPayloadHandler", () => {
+  const handler = new StringPayloadHandler();
+
+  it("takes text, UTF-8 bytes, an ArrayBuffer and a Response", async () => {
+    expect(await handler.serialize("héllo")).toBe("héllo");
+    expect(await handler.serialize(encode("héllo"))).toBe("héllo");
+    expect(await handler.deserialize(encode("héllo").buffer as ArrayBuffer)).toBe("héllo");
+    expect(await handler.deserialize(new Response("from a body 😀"))).toBe("from a body 😀");
+  });
+
+  it("refuses bytes that are not UTF-8, and values of other types, saying what it got", async () => {
+    await expect(handler.serialize(Uint8Array.from([0xff, 0xfe, 0x00]))).rejects.toThrow(/not valid UTF-8/);
+    await expect(handler.serialize(42 as never)).rejects.toThrow(PayloadHandlerError);
+    await expect(handler.serialize(42 as never)).rejects.toThrow(/cannot serialize a number \(42\)/);
+    await expect(handler.deserialize({ a: 1 } as never)).rejects.toThrow(/cannot deserialize an object \(Object\)/);
+  });
+
+  it("reports a body that was already read", async () => {
+    const response = new Response("once");
+    await response.text();
+    await expect(handler.deserialize(response)).rejects.toThrow(/could not read the response body/);
+  });
+});
+
+describe("BytesPayloadHandler", () => {
+  const handler = new BytesPayloadHandler();
+
+  it("returns plain Uint8Arrays from bytes, buffers, text and responses", async () => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const fromBuffer = await handler.serialize(Buffer.from(all));
+    expect(Object.getPrototypeOf(fromBuffer)).toBe(Uint8Array.prototype);
+    expect(Array.from(fromBuffer)).toEqual(Array.from(all));
+    expect(Array.from(await handler.deserialize(new Response(all)))).toEqual(Array.from(all));
+    expect(Array.from(await handler.serialize("é"))).toEqual([0xc3, 0xa9]);
+    expect(Array.from(await handler.deserialize(all.buffer as ArrayBuffer))).toHaveLength(256);
+  });
+
+  it("refuses values that are not bytes, text or a response", async () => {
+    await expect(handler.serialize([1, 2, 3] as never)).rejects.toThrow(/cannot serialize an array of 3/);
+    await expect(handler.deserialize(null as never)).rejects.toThrow(PayloadHandlerError);
+  });
+});
+
+describe("JSONPayloadHandler", () => {
+  const handler = new JSONPayloadHandler();
+
+  it("stores JSON text exactly as given, so a cached body is the origin's body", async () => {
+    const text = '{ "b": 1,\n  "a": [1, 2.50] }';
+    expect(await handler.serialize(text)).toBe(text);
+    expect(await handler.serialize(encode(text))).toBe(text);
+    expect(await handler.serialize(new Response(text))).toBe(text);
+    expect(await handler.deserialize(text)).toEqual({ b: 1, a: [1, 2.5] });
+  });
+
+  it("stringifies values, leaving out undefined properties as JSON.stringify does", async () => {
+    expect(await handler.serialize({ id: 1, name: "x", gone: undefined } as never)).toBe('{"id":1,"name":"x"}');
+    expect(await handler.serialize([1, "two", null, true])).toBe('[1,"two",null,true]');
+    expect(await handler.deserialize({ already: "parsed" })).toEqual({ already: "parsed" });
+  });
+
+  it("refuses text that is not JSON, with a preview of it", async () => {
+    await expect(handler.serialize("<html>oops</html>")).rejects.toThrow(/not JSON: "<html>oops<\/html>"/);
+    await expect(handler.deserialize(new Response("nope"))).rejects.toThrow(PayloadHandlerError);
+    await expect(handler.deserialize("")).rejects.toThrow(PayloadHandlerError);
+  });
+
+  it("refuses values that JSON cannot represent: functions, symbols, BigInts, non-finite numbers, cycles", async () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    const cases: [unknown, RegExp][] = [
+      [() => 1, /the payload: a function/],
+      [{ nested: { fn() {} } }, /property "fn": a function/],
+      [{ id: 10n }, /property "id": a bigint/],
+      [Symbol("s"), /a symbol/],
+      [{ n: Number.NaN }, /NaN is not a JSON number/],
+      [[1, Number.POSITIVE_INFINITY], /Infinity is not a JSON number/],
+      [[1, undefined], /undefined is not a JSON value/],
+      [undefined, /undefined is not a JSON value/],
+      [cycle, /property "self": it refers back to itself/],
+    ];
+    for (const [value, message] of cases) {
+      await expect(handler.serialize(value as never)).rejects.toThrow(PayloadHandlerError);
+      await expect(handler.serialize(value as never)).rejects.toThrow(message);
+    }
+    await expect(handler.deserialize({ id: 10n } as never)).rejects.toThrow(/bigint/);
+  });
+});
