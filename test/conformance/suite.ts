@@ -617,19 +617,22 @@ export function describeConformance(target: ConformanceTarget): void {
         await expect(repo.getResponse(["GET", "a", "v1"])).rejects.toThrow(/connect\(\)/);
       });
 
-      it.runIf(target.persistent)("keeps entries for the next cache on the same store", async () => {
-        const first = await open({}, (c) => {
-          c.createRepository(tracks());
+      // Only stores that outlive the cache object can keep entries for the next one.
+      if (target.persistent) {
+        it("keeps entries for the next cache on the same store", async () => {
+          const first = await open({}, (c) => {
+            c.createRepository(tracks());
+          });
+          await (first.get("tracks") as AnyRepository).saveResponse([["GET", "kept", "v1"], { name: "kept" }]);
+          await first.close();
+          const second = await open({}, (c) => {
+            c.createRepository(tracks());
+          });
+          expect(await (second.get("tracks") as AnyRepository).getResponse(["GET", "kept", "v1"])).toEqual({
+            name: "kept",
+          });
         });
-        await (first.get("tracks") as AnyRepository).saveResponse([["GET", "kept", "v1"], { name: "kept" }]);
-        await first.close();
-        const second = await open({}, (c) => {
-          c.createRepository(tracks());
-        });
-        expect(await (second.get("tracks") as AnyRepository).getResponse(["GET", "kept", "v1"])).toEqual({
-          name: "kept",
-        });
-      });
+      }
     });
   });
 }
