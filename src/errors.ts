@@ -16,3 +16,58 @@ export class CacheError extends RequestfulError {
 export class PayloadHandlerError extends RequestfulError {
   override name = "PayloadHandlerError";
 }
+
+/** Options of a {@link RequestError}. */
+export interface RequestErrorOptions extends ErrorOptions {
+  /** The request that failed. */
+  request?: Request | undefined;
+}
+
+/**
+ * A request could not get a usable response: the network failed, or retries ran out. `cause` holds
+ * the last failure (a network error, or the {@link ResponseError} of the last answer).
+ */
+export class RequestError extends RequestfulError {
+  override name = "RequestError";
+  /** The request that failed, as it was sent (its body, if any, is not readable again). */
+  readonly request: Request | undefined;
+
+  constructor(message: string, options: RequestErrorOptions = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.request = options.request;
+  }
+}
+
+/** Options of a {@link ResponseError}. */
+export interface ResponseErrorOptions extends ErrorOptions {
+  /** The request that got the response. */
+  request?: Request | undefined;
+  /** The response, with its body unread so that it can still be read. */
+  response: Response;
+  /** The text of the response body, as far as it could be read. */
+  body: string;
+}
+
+/**
+ * A response that cannot be used: a client error (4xx), a refusal of fresh credentials, a rate limit
+ * that asks for a longer wait than allowed. Carries the status, the response and its body text.
+ */
+export class ResponseError extends RequestfulError {
+  override name = "ResponseError";
+  /** The request that got the response. */
+  readonly request: Request | undefined;
+  /** The response; its body is left unread, so `await error.response.json()` works. */
+  readonly response: Response;
+  /** The HTTP status of the response. */
+  readonly status: number;
+  /** The text of the response body. */
+  readonly body: string;
+
+  constructor(message: string, options: ResponseErrorOptions) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.request = options.request;
+    this.response = options.response;
+    this.status = options.response.status;
+    this.body = options.body;
+  }
+}

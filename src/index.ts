@@ -4,9 +4,21 @@
  */
 
 export * from "./cache/backends/memory/index.js";
+export * from "./cache/backends/postgres/index.js";
+export * from "./cache/backends/redis/index.js";
 export * from "./cache/backends/sqlite/index.js";
 export * from "./cache/index.js";
 export { type CalendarDuration, DEFAULT_EXPIRE, type Expire } from "./duration.js";
-export { CacheError, PayloadHandlerError, RequestfulError } from "./errors.js";
+export {
+  CacheError,
+  PayloadHandlerError,
+  RequestError,
+  type RequestErrorOptions,
+  RequestfulError,
+  ResponseError,
+  type ResponseErrorOptions,
+} from "./errors.js";
 export * from "./payload/index.js";
+export * from "./request/index.js";
+export * from "./session/index.js";
 export type { CacheRequest, Exchange, Key, KeyPart, KeyRequest, RequestDescriptor } from "./types.js";

@@ -22,6 +22,16 @@ export async function createCache(value: string | URL, options: CacheOptions = {
       const { MemoryCache } = await import("./backends/memory/cache.js");
       return new MemoryCache(options);
     }
+    case "postgres":
+    case "postgresql": {
+      const { PostgresCache } = await import("./backends/postgres/index.js");
+      return PostgresCache.connect(text, options);
+    }
+    case "redis":
+    case "rediss": {
+      const { RedisCache } = await import("./backends/redis/index.js");
+      return RedisCache.connect(text, options);
+    }
     default:
       throw new CacheError(
         `no backend for "${scheme}:" URLs; expected a path, sqlite:, file:, memory:, redis:// or postgres://`,

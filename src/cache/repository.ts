@@ -10,6 +10,14 @@ import type { ResponseRepositorySettings } from "./settings.js";
 /** Where a repository's key comes from: the key itself, or a request to pull it out of. */
 export type RepositoryRequest<K extends Key> = K | CacheRequest;
 
+/** The status, headers and URL of a response, for {@link ResponseRepository.saveResponseBytes}. */
+export interface ResponseHead {
+  status: number;
+  /** The header fields as `[name, value]` pairs, stored in this order. */
+  headers: Iterable<readonly [string, string]>;
+  url: string;
+}
+
 /** What a repository saves: a `[key or request, payload]` pair, or a request and the response it got. */
 export type SaveInput<K extends Key, V> = readonly [RepositoryRequest<K>, V | StoredPayload] | Exchange;
 
@@ -224,16 +232,23 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     } catch (error) {
       throw this.#wrap(error, "read from");
     }
-    return payload === undefined ? undefined : this.settings.payloadHandler.deserialize(payload);
+    return payload === undefined ? undefined : await this.settings.payloadHandler.deserialize(payload);
   }
 
-  /** The whole live entry for a request or key (payload in its stored form, status, headers, instants). */
-  async getEntry(request: RepositoryRequest<K>): Promise<CacheEntry<K> | undefined> {
+  /**
+   * The whole live entry for a request or key (payload in its stored form, status, headers, instants).
+   * With `includeExpired`, an expired entry that the backend still holds is returned too (a backend
+   * that drops entries when they expire returns none).
+   */
+  async getEntry(
+    request: RepositoryRequest<K>,
+    options?: { includeExpired?: boolean },
+  ): Promise<CacheEntry<K> | undefined> {
     const key = this.getKeyFromRequest(request);
     if (key === undefined) return undefined;
     if (this.#state !== "ready") await this.#ensureReady();
     try {
-      return await this.readEntry(key, this.now());
+      return await this.readEntry(key, options?.includeExpired === true ? Number.MIN_SAFE_INTEGER : this.now());
     } catch (error) {
       throw this.#wrap(error, "read from");
     }
@@ -242,7 +257,12 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   /** The live entries for many requests or keys in one read, aligned with the requests (`undefined` for a miss). */
   async getEntries(requests: Iterable<RepositoryRequest<K>>): Promise<(CacheEntry<K> | undefined)[]> {
     const keys = Array.from(requests, (request) => this.getKeyFromRequest(request));
-    const unique = distinct(keys);
+    const ids = keys.map((key) => (key === undefined ? undefined : keyId(key)));
+    const unique = new Map<string, K>();
+    for (let i = 0; i < keys.length; i++) {
+      const id = ids[i];
+      if (id !== undefined) unique.set(id, keys[i] as K);
+    }
     if (unique.size === 0) return keys.map(() => undefined);
     if (this.#state !== "ready") await this.#ensureReady();
     let found: CacheEntry<K>[];
@@ -251,9 +271,12 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     } catch (error) {
       throw this.#wrap(error, "read from");
     }
+    // A backend may hand back the key objects it was given: those need no new id.
+    const idOfKey = new Map<K, string>();
+    for (const [id, key] of unique) idOfKey.set(key, id);
     const byId = new Map<string, CacheEntry<K>>();
-    for (const entry of found) byId.set(keyId(entry.key), entry);
-    return keys.map((key) => (key === undefined ? undefined : byId.get(keyId(key))));
+    for (const entry of found) byId.set(idOfKey.get(entry.key) ?? keyId(entry.key), entry);
+    return ids.map((id) => (id === undefined ? undefined : byId.get(id)));
   }
 
   /**
@@ -261,11 +284,12 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
    * left out; the payloads found keep the order of the requests.
    */
   async getResponses(requests: Iterable<RepositoryRequest<K>>): Promise<V[]> {
-    const entries = await this.getEntries(requests);
     const handler = this.settings.payloadHandler;
-    const payloads: V[] = [];
-    for (const entry of entries) if (entry !== undefined) payloads.push(await handler.deserialize(entry.payload));
-    return payloads;
+    const found: Promise<V>[] = [];
+    for (const entry of await this.getEntries(requests)) {
+      if (entry !== undefined) found.push(handler.deserialize(entry.payload));
+    }
+    return Promise.all(found);
   }
 
   /** Whether a live entry exists for a request or key. */
@@ -317,6 +341,39 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   async saveResponse(input: SaveInput<K, V>): Promise<boolean> {
     const entry = await this.#toEntry(input, this.now());
     if (entry === undefined) return false;
+    if (this.#state !== "ready") await this.#ensureReady();
+    try {
+      await this.writeEntry(entry);
+    } catch (error) {
+      throw this.#wrap(error, "write to");
+    }
+    return true;
+  }
+
+  /**
+   * Saves a response whose body was read already: its status, headers and URL, and the body's bytes,
+   * which the payload handler serializes as bytes (so a text handler stores them exactly, or refuses
+   * them with a `PayloadHandlerError`: not UTF-8, or not JSON). Saves what `saveResponse({ request,
+   * response })` would, without a second `Response` to read. Resolves to false, saving nothing, when
+   * the settings leave the request uncached.
+   */
+  async saveResponseBytes(request: RepositoryRequest<K>, head: ResponseHead, body: Uint8Array): Promise<boolean> {
+    const key = this.getKeyFromRequest(request);
+    if (key === undefined) return false;
+    const now = this.now();
+    const handler = this.settings.payloadHandler;
+    const payload = await handler.serialize(body);
+    const name = this.settings.namesPayloads ? this.#name(await handler.deserialize(payload)) : null;
+    const entry: CacheEntry<K> = {
+      key,
+      name,
+      cachedAt: now,
+      expiresAt: this.#expiresAt(now),
+      payload,
+      status: head.status,
+      headers: JSON.stringify(Array.from(head.headers)),
+      url: head.url,
+    };
     if (this.#state !== "ready") await this.#ensureReady();
     try {
       await this.writeEntry(entry);

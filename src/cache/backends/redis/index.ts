@@ -1,0 +1,10 @@
+export {
+  DEFAULT_KEEP_EXPIRED,
+  DEFAULT_REDIS_TIMEOUT,
+  DEFAULT_REDIS_URL,
+  RedisCache,
+  type RedisCacheOptions,
+} from "./cache.js";
+export type { RedisClient } from "./connection.js";
+export { DEFAULT_PREFIX as DEFAULT_REDIS_PREFIX } from "./keys.js";
+export { RedisRepository } from "./repository.js";

@@ -1,0 +1,108 @@
+import type { Key } from "../types.js";
+import type { BypassReason } from "./policy.js";
+
+/** What went wrong with the cache; every kind fails open unless the session is strict. */
+export type CacheErrorKind =
+  /** The cache could not connect. */
+  | "connect"
+  /** The repository getter or the settings' `getKey` threw. */
+  | "route"
+  /** The backend failed to read. */
+  | "read"
+  /** A stored entry could not be turned into a response (corrupt status, headers or payload). */
+  | "entry"
+  /** The backend failed to write. */
+  | "write"
+  /** The payload handler refused the body (for example a body that is not JSON under a JSON handler). */
+  | "payload";
+
+/** Why a network response was not stored, when the request allowed storing it. */
+export type NotStoredReason =
+  /** Not a storable status: only 200–299 are stored, except 204, 205 and 206. */
+  | "status"
+  /** The body is larger than `maxEntrySize` (declared, or found while reading). */
+  | "too-large"
+  /** The body failed part way. */
+  | "incomplete"
+  /** The response has no readable WHATWG body stream (a custom `fetch` returned something else). */
+  | "unreadable";
+
+interface Base {
+  /** The URL of the request. */
+  readonly url: string;
+}
+
+interface Routed extends Base {
+  /** The name of the repository that the request belongs to. */
+  readonly repository: string;
+  /** The request's key in that repository. */
+  readonly key: Key;
+}
+
+/**
+ * What happened to one request or one response, for your own metrics and logs. Each request gets
+ * exactly one of `hit`, `miss`, `coalesced` or `bypass`; `store`, `not-stored` and `error` come on
+ * top.
+ */
+export type SessionEvent =
+  /** Answered from the cache; `stale` when the entry had expired (`force-cache`, `only-if-cached`). */
+  | (Routed & { readonly type: "hit"; readonly stale: boolean })
+  /** No entry answered: the request went to the network (or got a 504 under `only-if-cached`). */
+  | (Routed & { readonly type: "miss" })
+  /** No entry answered, and the request shared the network request of an identical one in flight. */
+  | (Routed & { readonly type: "coalesced" })
+  /** The cache was not read: the request went straight to the network. */
+  | (Base & { readonly type: "bypass"; readonly repository: string | undefined; readonly reason: BypassReason })
+  /** A network response was stored. */
+  | (Routed & { readonly type: "store"; readonly bytes: number })
+  /** A network response that the request allowed to store was not stored. */
+  | (Routed & { readonly type: "not-stored"; readonly reason: NotStoredReason })
+  /** The cache failed; the request went on without it (or threw, in a strict session). */
+  | (Base & {
+      readonly type: "error";
+      readonly repository: string | undefined;
+      readonly kind: CacheErrorKind;
+      readonly error: unknown;
+    });
+
+/** The type of a {@link SessionEvent}. */
+export type SessionEventType = SessionEvent["type"];
+
+/** What a session counts, in total and per repository. */
+export interface SessionCounters {
+  /** Requests made through `session.fetch` (invalid input not counted). */
+  requests: number;
+  /** Requests answered from the cache. */
+  hits: number;
+  /** Requests that found no entry and made a network request of their own (or got a 504 under `only-if-cached`). */
+  misses: number;
+  /** Requests that found no entry and shared the network request of an identical request in flight. */
+  coalesced: number;
+  /** Requests that did not read the cache (no repository, no key, credentials, `no-store`, `reload`, ...). */
+  bypassed: number;
+  /** Network requests made. */
+  network: number;
+  /** Responses stored. */
+  stores: number;
+  /** Cache errors (each one also reaches `onError`). */
+  errors: number;
+}
+
+/** A snapshot of a session's counters. */
+export interface SessionStats {
+  /** Every request. */
+  readonly total: Readonly<SessionCounters>;
+  /** The requests that a repository's settings could key, by repository name. */
+  readonly repositories: Readonly<Record<string, Readonly<SessionCounters>>>;
+}
+
+/** Where a cache error came from, as given to `onError`. */
+export interface CacheErrorContext {
+  readonly kind: CacheErrorKind;
+  readonly url: string;
+  readonly repository: string | undefined;
+}
+
+export function newCounters(): SessionCounters {
+  return { requests: 0, hits: 0, misses: 0, coalesced: 0, bypassed: 0, network: 0, stores: 0, errors: 0 };
+}

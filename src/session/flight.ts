@@ -1,0 +1,74 @@
+import type { ResponseHead } from "../cache/repository.js";
+import { NetworkResponse } from "./network-response.js";
+import { headersToStore, isNullBodyStatus } from "./policy.js";
+
+/** A network response read in full, from which every caller gets a response of its own. */
+export class Shared {
+  readonly bytes: Uint8Array;
+  /** The status, the headers to store (without those of the connection and Set-Cookie) and the URL. */
+  readonly head: ResponseHead & { headers: [string, string][] };
+  readonly #statusText: string;
+  readonly #cookies: string[];
+  readonly #redirected: boolean;
+  readonly #nullBody: boolean;
+
+  constructor(response: Response, bytes: Uint8Array, requestUrl: string) {
+    this.bytes = bytes;
+    this.head = { status: response.status, headers: headersToStore(response.headers), url: response.url || requestUrl };
+    this.#statusText = response.statusText;
+    // A fetch other than Node's may return Headers without getSetCookie.
+    this.#cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
+    this.#redirected = response.redirected;
+    this.#nullBody = response.body === null || isNullBodyStatus(response.status);
+  }
+
+  /** A response for a caller; the one who made the request also gets the cookies it set. */
+  response(withCookies: boolean): NetworkResponse {
+    const { status, url } = this.head;
+    let headers = this.head.headers;
+    if (withCookies && this.#cookies.length > 0) {
+      headers = [...headers, ...this.#cookies.map((cookie): [string, string] => ["set-cookie", cookie])];
+    }
+    const body = this.#nullBody ? null : this.bytes;
+    return new NetworkResponse(body, { status, statusText: this.#statusText, headers }, url, this.#redirected);
+  }
+}
+
+/** One network request in flight, that identical requests wait for. */
+export class Flight {
+  waiters = 0;
+  readonly promise: Promise<Shared | undefined>;
+  #resolve: ((shared: Shared | undefined) => void) | undefined;
+
+  constructor() {
+    this.promise = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+
+  /** Hands the waiters the shared response, or `undefined` to send them to the network themselves. */
+  settle(shared: Shared | undefined): void {
+    const resolve = this.#resolve;
+    this.#resolve = undefined;
+    resolve?.(shared);
+  }
+}
+
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", abort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", abort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,19 @@
+export { CachedResponse, type CachedResponseInit } from "./cached-response.js";
+export type {
+  CacheErrorContext,
+  CacheErrorKind,
+  NotStoredReason,
+  SessionCounters,
+  SessionEvent,
+  SessionEventType,
+  SessionStats,
+} from "./events.js";
+export {
+  type CachedRequestInit,
+  type CachedSessionOptions,
+  DEFAULT_MAX_ENTRY_SIZE,
+  type FetchFunction,
+  type SessionLogger,
+} from "./options.js";
+export type { BypassReason, FetchCacheMode } from "./policy.js";
+export { CachedSession } from "./session.js";

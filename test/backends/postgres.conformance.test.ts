@@ -1,0 +1,17 @@
+import { PostgresCache } from "../../src/index.js";
+import { describeConformance } from "../conformance/suite.js";
+import { dropSchema, POSTGRES_URL, postgresUnavailable, testSchema } from "../helpers/postgres.js";
+
+const skip = await postgresUnavailable();
+let schema = testSchema();
+
+describeConformance({
+  name: "postgres",
+  persistent: true,
+  skip,
+  makeCache: async (options) => PostgresCache.connect(POSTGRES_URL, { ...options, schema }),
+  cleanup: async () => {
+    await dropSchema(schema);
+    schema = testSchema();
+  },
+});

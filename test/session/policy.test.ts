@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import {
+  declaredLength,
+  type FetchCacheMode,
+  hasConditionalHeader,
+  headersToStore,
+  isStorableStatus,
+  planRequest,
+} from "../../src/session/policy.js";
+
+const plain = { persist: true, conditional: false, range: false };
+
+describe("planRequest", () => {
+  it.each<[FetchCacheMode, object]>([
+    ["default", { bypass: undefined, plan: { read: "live", onMiss: "network", store: true, coalesce: true } }],
+    ["force-cache", { bypass: undefined, plan: { read: "any", onMiss: "network", store: true, coalesce: true } }],
+    [
+      "only-if-cached",
+      { bypass: undefined, plan: { read: "any", onMiss: "gateway-timeout", store: false, coalesce: false } },
+    ],
+    ["reload", { bypass: "reload", plan: { read: "none", onMiss: "network", store: true, coalesce: false } }],
+    ["no-cache", { bypass: "no-cache", plan: { read: "none", onMiss: "network", store: true, coalesce: false } }],
+    ["no-store", { bypass: "no-store", plan: { read: "none", onMiss: "network", store: false, coalesce: false } }],
+  ])("plans %s", (mode, expected) => {
+    expect(planRequest({ ...plain, mode })).toEqual(expected);
+  });
+
+  it.each<FetchCacheMode>(["default", "force-cache", "reload", "no-cache"])(
+    "stores nothing in %s mode when the session does not persist",
+    (mode) => {
+      expect(planRequest({ ...plain, mode, persist: false }).plan.store).toBe(false);
+    },
+  );
+
+  it("turns a default request with a conditional header into no-store, as the Fetch standard does", () => {
+    expect(planRequest({ ...plain, mode: "default", conditional: true })).toEqual({
+      bypass: "conditional",
+      plan: { read: "none", onMiss: "network", store: false, coalesce: false },
+    });
+    expect(planRequest({ ...plain, mode: "force-cache", conditional: true }).bypass).toBeUndefined();
+  });
+
+  it("never answers a Range request from the cache", () => {
+    for (const mode of ["default", "force-cache", "reload"] as const) {
+      expect(planRequest({ ...plain, mode, range: true })).toEqual({
+        bypass: "range",
+        plan: { read: "none", onMiss: "network", store: false, coalesce: false },
+      });
+    }
+    expect(planRequest({ ...plain, mode: "only-if-cached", range: true }).plan.onMiss).toBe("gateway-timeout");
+  });
+
+  it("refuses a mode it does not know", () => {
+    expect(() => planRequest({ ...plain, mode: "sometimes" as FetchCacheMode })).toThrow(TypeError);
+  });
+});
+
+describe("what is stored", () => {
+  it("stores whole successes only", () => {
+    expect([200, 201, 203, 299].map(isStorableStatus)).toEqual([true, true, true, true]);
+    expect([204, 205, 206, 301, 304, 404, 500, 199].map(isStorableStatus)).toEqual(Array(8).fill(false));
+  });
+
+  it("keeps the origin's headers but those of the connection and Set-Cookie", () => {
+    const headers = new Headers([
+      ["connection", "keep-alive, x-hop"],
+      ["keep-alive", "timeout=5"],
+      ["transfer-encoding", "chunked"],
+      ["x-hop", "1"],
+      ["set-cookie", "a=1"],
+      ["content-type", "application/json"],
+      ["etag", '"1"'],
+      ["vary", "accept"],
+    ]);
+    expect(headersToStore(headers)).toEqual([
+      ["content-type", "application/json"],
+      ["etag", '"1"'],
+      ["vary", "accept"],
+    ]);
+  });
+
+  it("finds conditional headers and declared lengths", () => {
+    expect(hasConditionalHeader(new Headers({ "if-modified-since": "x" }))).toBe(true);
+    expect(hasConditionalHeader(new Headers({ accept: "x" }))).toBe(false);
+    expect(declaredLength(new Headers({ "content-length": "42" }))).toBe(42);
+    expect(declaredLength(new Headers({ "content-length": "4x" }))).toBeUndefined();
+    expect(declaredLength(new Headers())).toBeUndefined();
+  });
+});
