@@ -1,4 +1,4 @@
-/** docs/request.md, "Caching": a cache in an SQLite file answers repeated requests; only misses reach the API. */
+/** README.md, "Caching": a cache in an SQLite file answers repeated requests; only misses reach the API. */
 import {
   defineSettings,
   JSONPayloadHandler,

@@ -1,4 +1,4 @@
-/** docs/request.md, "Credentials and the cache": what is cached for requests that carry credentials. */
+/** README.md, "Credentials and the cache": what is cached for requests that carry credentials. */
 import {
   BearerAuthoriser,
   defineSettings,

@@ -1,4 +1,4 @@
-/** docs/request.md, "A plain GET": the request handler with its defaults returns the body as text. */
+/** README.md, "A plain GET": the request handler with its defaults returns the body as text. */
 import { RequestHandler } from "../src/index.js";
 import { catalogue, startCatalogueApi } from "./catalogue-api.js";
 

@@ -1,4 +1,4 @@
-/** docs/request.md, "JSON payloads": the JSON payload handler parses each body; its type parameter types it. */
+/** README.md, "JSON payloads": the JSON payload handler parses each body; its type parameter types it. */
 import { JSONPayloadHandler, RequestHandler } from "../src/index.js";
 import { type Album, catalogue, startCatalogueApi } from "./catalogue-api.js";
 

@@ -1,4 +1,4 @@
-/** docs/request.md, "Retries and rate limits": backoff on 5xx, waits on 429, and errors that say what went wrong. */
+/** README.md, "Retries and rate limits": backoff on 5xx, waits on 429, and errors that say what went wrong. */
 import {
   type FetchFunction,
   GeometricCountTimer,

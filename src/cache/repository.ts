@@ -1,6 +1,6 @@
 import { describeValue } from "../describe.js";
 import { DEFAULT_EXPIRE, type Expire, expiryAdder, validateExpire } from "../duration.js";
-import { CacheError, RequestfulError } from "../errors.js";
+import { CacheError, PayloadHandlerError, RequestfulError } from "../errors.js";
 import type { StoredPayload } from "../payload/handler.js";
 import type { CacheRequest, Exchange, Key, KeyPart } from "../types.js";
 import type { CacheEntry } from "./entry.js";
@@ -340,7 +340,10 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
    */
   async saveResponse(input: SaveInput<K, V>): Promise<boolean> {
     const entry = await this.#toEntry(input, this.now());
-    if (entry === undefined) return false;
+    return entry !== undefined && this.#writeOne(entry);
+  }
+
+  async #writeOne(entry: CacheEntry<K>): Promise<true> {
     if (this.#state !== "ready") await this.#ensureReady();
     try {
       await this.writeEntry(entry);
@@ -359,12 +362,15 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
    */
   async saveResponseBytes(request: RepositoryRequest<K>, head: ResponseHead, body: Uint8Array): Promise<boolean> {
     const key = this.getKeyFromRequest(request);
-    if (key === undefined) return false;
-    const now = this.now();
+    return key !== undefined && this.#writeOne(await this.#responseEntry(key, head, body, this.now()));
+  }
+
+  /** The entry for a response's head and body bytes; the payload handler takes the bytes exactly as they came. */
+  async #responseEntry(key: K, head: ResponseHead, body: Uint8Array, now: number): Promise<CacheEntry<K>> {
     const handler = this.settings.payloadHandler;
     const payload = await handler.serialize(body);
     const name = this.settings.namesPayloads ? this.#name(await handler.deserialize(payload)) : null;
-    const entry: CacheEntry<K> = {
+    return {
       key,
       name,
       cachedAt: now,
@@ -374,13 +380,6 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       headers: JSON.stringify(Array.from(head.headers)),
       url: head.url,
     };
-    if (this.#state !== "ready") await this.#ensureReady();
-    try {
-      await this.writeEntry(entry);
-    } catch (error) {
-      throw this.#wrap(error, "write to");
-    }
-    return true;
   }
 
   /**
@@ -470,19 +469,13 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     const key = this.getKeyFromRequest(request);
     if (key === undefined) return undefined;
     const url = response.url || (request instanceof Request ? request.url : String(request.url));
-    const headers = JSON.stringify([...response.headers]);
-    const payload = await handler.serialize(response);
-    const name = this.settings.namesPayloads ? this.#name(await handler.deserialize(payload)) : null;
-    return {
-      key,
-      name,
-      cachedAt: now,
-      expiresAt: this.#expiresAt(now),
-      payload,
-      status: response.status,
-      headers,
-      url,
-    };
+    let body: Uint8Array;
+    try {
+      body = new Uint8Array(await response.arrayBuffer());
+    } catch (cause) {
+      throw new PayloadHandlerError(`could not read the response body: ${String(cause)}`, { cause });
+    }
+    return this.#responseEntry(key, { status: response.status, headers: response.headers, url }, body, now);
   }
 
   #name(payload: V): string | null {

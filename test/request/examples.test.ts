@@ -1,5 +1,5 @@
 /**
- * docs/request.md shows each examples/request-*.ts file as it stands and what it prints: each one
+ * README.md shows each examples/request-*.ts file as it stands and what it prints: each one
  * runs here against the demo catalogue API, so the page stays true.
  */
 import { execFile } from "node:child_process";
@@ -11,7 +11,7 @@ import { tempFolder } from "../helpers/temp.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..", "..");
-const page = readFileSync(join(root, "docs", "request.md"), "utf8");
+const page = readFileSync(join(root, "README.md"), "utf8");
 const tsx = join(root, "node_modules", ".bin", "tsx");
 
 /** The code block and the output block that follow `<!-- example: NAME -->` on the page. */
@@ -32,7 +32,7 @@ const examples = readdirSync(join(root, "examples"))
   .filter((file) => /^request-.*\.ts$/.test(file))
   .sort();
 
-describe("docs/request.md", () => {
+describe("README.md", () => {
   it("shows every request example", () => {
     expect(examples).toEqual([
       "request-cache.ts",
@@ -47,7 +47,7 @@ describe("docs/request.md", () => {
     "shows %s as it stands, and prints what the page says",
     async (file) => {
       const { code, output } = shown(file.slice(0, -".ts".length));
-      expect(code, `docs/request.md has no <!-- example --> block for ${file}`).toBeDefined();
+      expect(code, `README.md has no <!-- example --> block for ${file}`).toBeDefined();
       expect(code).toBe(asShown(file));
       const folder = tempFolder();
       try {
