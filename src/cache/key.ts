@@ -1,5 +1,5 @@
 import { describeValue } from "../describe.js";
-import type { CacheRequest, Key, KeyRequest } from "../types.js";
+import type { CacheRequest, HeadersInit, Key, KeyRequest } from "../types.js";
 
 /**
  * A string that identifies a key exactly: parts keep their types (`1` is not `"1"`) and separators
@@ -30,10 +30,32 @@ export function toKeyRequest(request: CacheRequest): KeyRequest {
       throw new TypeError(`request.url must be an absolute URL, got ${JSON.stringify(url)}`, { cause });
     }
   } else throw new TypeError(`request.url must be a string or a URL, got ${describeValue(url)}`);
-  return { method: method.toUpperCase(), url: parsed, headers: new Headers(headers) };
+  return new DescribedRequest(method.toUpperCase(), parsed, headers);
 }
 
 /** The URL of a request, for routing it to a repository. */
 export function requestUrl(request: CacheRequest): URL {
   return toKeyRequest(request).url;
+}
+
+/** A descriptor as settings see it; its `Headers` are built only if `getKey` reads them. */
+class DescribedRequest implements KeyRequest {
+  readonly method: string;
+  readonly url: URL;
+  #init: HeadersInit | undefined;
+  #headers: Headers | undefined;
+
+  constructor(method: string, url: URL, init: HeadersInit | undefined) {
+    this.method = method;
+    this.url = url;
+    this.#init = init;
+  }
+
+  get headers(): Headers {
+    if (this.#headers === undefined) {
+      this.#headers = new Headers(this.#init);
+      this.#init = undefined;
+    }
+    return this.#headers;
+  }
 }

@@ -449,7 +449,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       const name = this.settings.namesPayloads
         ? this.#name(isRaw(value) ? await handler.deserialize(payload) : (value as V))
         : null;
-      return { key, name, cachedAt: now, expiresAt: this.#expiresAt(now), payload, ...NO_RESPONSE };
+      return { key, name, cachedAt: now, expiresAt: this.#expiresAt(now), payload, status: null, headers: null, url: null };
     }
     if (input instanceof Response) {
       throw new TypeError(
@@ -521,7 +521,6 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   }
 }
 
-const NO_RESPONSE = { status: null, headers: null, url: null } as const;
 
 function isRaw(value: unknown): value is StoredPayload | ArrayBuffer {
   return typeof value === "string" || value instanceof Uint8Array || value instanceof ArrayBuffer;

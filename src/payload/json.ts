@@ -27,12 +27,10 @@ export class JSONPayloadHandler<T = JSONValue> implements PayloadHandler<T> {
       parse(payload);
       return payload;
     }
-    const text = await toTextOrUndefined(payload);
-    if (text !== undefined) {
-      parse(text);
-      return text;
-    }
-    return stringify(payload);
+    if (!isRawInput(payload)) return stringify(payload);
+    const text = (await toTextOrUndefined(payload)) as string;
+    parse(text);
+    return text;
   }
 
   async deserialize(payload: PayloadInput | T): Promise<T> {
@@ -43,6 +41,16 @@ export class JSONPayloadHandler<T = JSONValue> implements PayloadHandler<T> {
     stringify(payload);
     return payload as T;
   }
+}
+
+/** Text, bytes or a response: what the handler reads as JSON text rather than as a value. */
+function isRawInput(payload: unknown): boolean {
+  return (
+    typeof payload === "string" ||
+    payload instanceof Uint8Array ||
+    payload instanceof ArrayBuffer ||
+    payload instanceof Response
+  );
 }
 
 async function toTextOrUndefined(payload: unknown): Promise<string | undefined> {

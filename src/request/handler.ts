@@ -201,6 +201,13 @@ export class RequestHandler<T = string> implements AsyncDisposable {
   #nextSendAt = Number.NEGATIVE_INFINITY;
   /** How many repositories the cache had when the payload handler was last handed out. */
   #handedOut = -1;
+  /**
+   * Where plain GETs of a URL string were found: its repository and key, so that a repeated hit
+   * skips parsing and routing the URL. Valid while the cache has the same repositories; settings'
+   * `getKey` is taken to give the same key for the same method and URL.
+   */
+  readonly #routes = new Map<string, { repository: AnyRepository; key: unknown }>();
+  #routesFor = -1;
 
   /**
    * Makes a handler with the default status handlers (401, 429, other 4xx, 5xx) after any given in
@@ -384,6 +391,16 @@ export class RequestHandler<T = string> implements AsyncDisposable {
     init: RequestOptions | undefined,
     content: boolean,
   ): Promise<T | undefined> {
+    if (typeof url === "string" && init === undefined && method === "GET") {
+      const route = this.#routes.get(url);
+      if (route !== undefined && !this.#closed && this.cache?.connected && this.cache.size === this.#routesFor) {
+        const send = () =>
+          this.#run(method, toUrl(url), init, (response) => this.#readPayload(response, method, content));
+        return route.repository
+          .getResponse(route.key)
+          .then((value: T | undefined) => (value === undefined ? send() : value), send);
+      }
+    }
     let target: URL;
     try {
       target = toUrl(url);
@@ -392,7 +409,7 @@ export class RequestHandler<T = string> implements AsyncDisposable {
     }
     const send = () => this.#run(method, target, init, (response) => this.#readPayload(response, method, content));
     if (method === "GET" && this.cache !== undefined && (init === undefined || isPlainRead(init))) {
-      return this.#fromRepository(target, init, send);
+      return this.#fromRepository(target, init, send, typeof url === "string" ? url : undefined);
     }
     return send();
   }
@@ -406,6 +423,7 @@ export class RequestHandler<T = string> implements AsyncDisposable {
     url: URL,
     init: RequestOptions | undefined,
     send: () => Promise<T | undefined>,
+    href?: string,
   ): Promise<T | undefined> {
     const cache = this.cache as ResponseCache;
     if (this.#closed || !cache.connected) return send();
@@ -423,7 +441,17 @@ export class RequestHandler<T = string> implements AsyncDisposable {
       return send();
     }
     if (key === undefined) return send();
+    if (href !== undefined && init === undefined) this.#remember(href, repository, key);
     return repository.getResponse(key).then((value: T | undefined) => (value === undefined ? send() : value), send);
+  }
+
+  #remember(href: string, repository: AnyRepository, key: unknown): void {
+    const size = (this.cache as ResponseCache).size;
+    if (size !== this.#routesFor || this.#routes.size >= 10_000) {
+      this.#routes.clear();
+      this.#routesFor = size;
+    }
+    this.#routes.set(href, { repository, key });
   }
 
   /** `#fromRepository` for a request with headers, which may carry credentials or ask not to read the cache. */

@@ -59,8 +59,10 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
 
   protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
     for (const entry of entries) {
-      // Entries come fresh from the base class; only bytes may still be shared with the caller.
-      const stored = typeof entry.payload === "string" ? entry : { ...entry, payload: entry.payload.slice() };
+      // Stored entries are frozen, so that what a read hands out cannot change what is stored;
+      // bytes are copied in and out, since freezing does not cover them.
+      const payload = typeof entry.payload === "string" ? entry.payload : entry.payload.slice();
+      const stored: CacheEntry = Object.freeze({ ...entry, key: Object.freeze([...entry.key]) as unknown as Key, payload });
       const id = keyId(entry.key);
       this.#store.put({ id, entry: stored, size: sizeOf(id, stored), table: this.#table });
     }
@@ -113,10 +115,9 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
   }
 }
 
-/** A copy that a caller cannot use to change what is stored (bytes are copied too). */
+/** What a read hands out: the frozen entry itself, or a copy of it when its payload is bytes. */
 function copy(entry: CacheEntry): CacheEntry {
-  const payload = typeof entry.payload === "string" ? entry.payload : entry.payload.slice();
-  return { ...entry, key: [...entry.key] as unknown as Key, payload };
+  return typeof entry.payload === "string" ? entry : { ...entry, payload: entry.payload.slice() };
 }
 
 function sizeOf(id: string, entry: CacheEntry): number {

@@ -52,6 +52,9 @@ export class MemoryStore {
 
   /** Evicts least-recently-used items until both limits hold. */
   evict(): void {
+    // Checked before iterating: a Set's iterator walks past the slots of deleted items, which
+    // touching leaves at the front until the Set is rebuilt.
+    if (this.#lru.size <= this.maxEntries && this.#bytes <= this.maxBytes) return;
     for (const item of this.#lru) {
       if (this.#lru.size <= this.maxEntries && this.#bytes <= this.maxBytes) return;
       this.remove(item);

@@ -140,16 +140,16 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
 
   protected override async writeEntry(entry: CacheEntry<K>): Promise<void> {
     const sql = this.#statements;
-    await retryBusy(() => sql.upsert(1).run(toRow(entry)));
+    await retryBusy(() => sql.upsert.run(toRow(entry)));
   }
 
   protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
     const sql = this.#statements;
-    const rows = entries.map(toRow);
-    const perChunk = Math.floor(MAX_PARAMETERS / (this.#keyColumns.length + VALUE_COLUMNS.length));
+    // One immediate transaction around one prepared upsert: measured faster here than multi-row
+    // INSERTs, which must bind every row's values at once.
     await retryBusy(() =>
       sql.transaction(() => {
-        for (const chunk of chunks(rows, perChunk)) sql.upsert(chunk.length).run(chunk.flat());
+        for (const entry of entries) sql.upsert.run(toRow(entry));
       }),
     );
   }
@@ -222,6 +222,7 @@ function toRow(entry: CacheEntry): unknown[] {
 class Statements {
   readonly selectPayload: Statement;
   readonly selectEntry: Statement;
+  readonly upsert: Statement;
   readonly exists: Statement;
   readonly countAll: Statement;
   readonly countLive: Statement;
@@ -243,6 +244,11 @@ class Statements {
     const matchKey = keys.map((column) => `${column} = ?`).join(" AND ");
     this.selectPayload = db.prepare(`SELECT "payload" FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).pluck();
     this.selectEntry = db.prepare(`SELECT ${this.#columns} FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).raw();
+    const update = VALUE_COLUMNS.map((column) => `${quote(column)} = excluded.${quote(column)}`).join(", ");
+    this.upsert = db.prepare(
+      `INSERT INTO ${table} (${this.#columns}) VALUES ${placeholders(keys.length + VALUE_COLUMNS.length)} ` +
+        `ON CONFLICT (${keys.join(", ")}) DO UPDATE SET ${update}`,
+    );
     this.exists = db.prepare(`SELECT 1 FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).pluck();
     this.countAll = db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck();
     this.countLive = db.prepare(`SELECT COUNT(*) FROM ${table} WHERE "expires_at" > ?`).pluck();
@@ -279,17 +285,6 @@ class Statements {
         )
         .raw(),
     );
-  }
-
-  upsert(count: number): Statement {
-    return this.#cached("upsert", count, () => {
-      const width = this.#keys.length + VALUE_COLUMNS.length;
-      const update = VALUE_COLUMNS.map((column) => `${quote(column)} = excluded.${quote(column)}`).join(", ");
-      return this.#db.prepare(
-        `INSERT INTO ${this.#table} (${this.#columns}) VALUES ${count === 1 ? placeholders(width) : rowsOfPlaceholders(count, width)} ` +
-          `ON CONFLICT (${this.#keys.join(", ")}) DO UPDATE SET ${update}`,
-      );
-    });
   }
 
   deleteMany(count: number): Statement {
