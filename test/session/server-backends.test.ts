@@ -1,0 +1,149 @@
+/**
+ * A CachedSession on Redis and on PostgreSQL whose server hangs mid-run (a proxy in front of the real
+ * server stops passing bytes): requests go to the network within the backend's deadline, and caching
+ * resumes by itself once the server answers again.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  CachedSession,
+  defineSettings,
+  PostgresCache,
+  RedisCache,
+  type ResponseCache,
+  repositoryByPathSegment,
+} from "../../src/index.js";
+import { json, startServer, type TestServer } from "../helpers/http-server.js";
+import { dropSchema, POSTGRES_URL, postgresUnavailable, testSchema } from "../helpers/postgres.js";
+import { TcpProxy } from "../helpers/postgres-proxy.js";
+import { freezableProxy, pingRedis, REDIS_PORT, removePrefix, uniquePrefix } from "../helpers/redis.js";
+
+const DEADLINE = 300;
+
+const items = defineSettings({
+  name: "items",
+  fields: ["id"],
+  getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[2] : null],
+});
+
+interface Target {
+  name: string;
+  unavailable(): Promise<string | undefined>;
+  /** A cache that reaches its server through a proxy, and the proxy's controls. */
+  open(): Promise<{ cache: ResponseCache; hang(): void; recover(): Promise<void>; close(): Promise<void> }>;
+}
+
+const redisUnavailable = async () => {
+  const reason = await pingRedis(REDIS_PORT);
+  if (reason !== undefined && process.env.CI) throw new Error(`Redis does not answer: ${reason} (CI must run it)`);
+  return reason;
+};
+
+const targets: Target[] = [
+  {
+    name: "Redis",
+    unavailable: redisUnavailable,
+    async open() {
+      const proxy = await freezableProxy(REDIS_PORT);
+      const prefix = uniquePrefix();
+      const cache = RedisCache.connect(`redis://127.0.0.1:${proxy.port}`, {
+        prefix,
+        timeout: DEADLINE,
+        repositoryGetter: repositoryByPathSegment(0),
+      });
+      return {
+        cache,
+        hang: () => proxy.freeze(),
+        recover: async () => proxy.thaw(),
+        close: async () => {
+          await cache.close();
+          await proxy.close();
+          await removePrefix(prefix);
+        },
+      };
+    },
+  },
+  {
+    name: "PostgreSQL",
+    unavailable: postgresUnavailable,
+    async open() {
+      const upstream = new URL(POSTGRES_URL);
+      const proxy = await new TcpProxy(upstream.hostname, Number(upstream.port || 5432)).start();
+      const schema = testSchema("session");
+      const via = new URL(POSTGRES_URL);
+      via.port = String(proxy.port);
+      const cache = PostgresCache.connect(via.href, {
+        schema,
+        timeout: DEADLINE,
+        repositoryGetter: repositoryByPathSegment(0),
+      });
+      return {
+        cache,
+        hang: () => proxy.silence(),
+        recover: () => proxy.restore(),
+        close: async () => {
+          await cache.close();
+          await proxy.stop();
+          await dropSchema(schema);
+        },
+      };
+    },
+  },
+];
+
+async function startOrigin(): Promise<TestServer> {
+  const origin = await startServer();
+  for (let id = 1; id <= 20; id++) origin.on(`/items/${id}`, (_request, response) => json(response, { id }));
+  return origin;
+}
+
+for (const target of targets) {
+  const reason = await target.unavailable();
+  if (reason !== undefined) console.warn(`[session on ${target.name}] skipping: ${reason}`);
+
+  describe.skipIf(reason !== undefined)(`CachedSession on ${target.name}`, () => {
+    it("goes to the network within the deadline while the server hangs, and caches again once it is back", async () => {
+      const origin = await startOrigin();
+      const { cache, hang, recover, close } = await target.open();
+      cache.createRepository(items);
+      const errors: string[] = [];
+      const session = new CachedSession({ cache, logger: null, onError: (_error, { kind }) => errors.push(kind) });
+      try {
+        const url = (id: number) => origin.url(`/items/${id}`);
+        await (await session.fetch(url(1))).json();
+        const hit = await session.fetch(url(1));
+        expect(await hit.json()).toEqual({ id: 1 });
+        expect(origin.count("/items/1")).toBe(1);
+
+        hang();
+        for (const id of [1, 2]) {
+          const started = performance.now();
+          const response = await session.fetch(url(id));
+          expect(await response.json()).toEqual({ id });
+          // A read and a write that each give up at the deadline, then the network: well under a second.
+          expect(performance.now() - started).toBeLessThan(DEADLINE * 2 + 700);
+        }
+        expect(origin.count("/items/1")).toBe(2); // the cached entry could not be read: the network answered
+        expect(origin.count("/items/2")).toBe(1);
+        expect(errors.length).toBeGreaterThan(0);
+        expect(session.stats().total.errors).toBeGreaterThan(0);
+
+        await recover();
+        // Caching resumes by itself: within a few seconds a response is stored and then served again.
+        const until = Date.now() + 10_000;
+        let resumed = false;
+        for (let id = 3; id <= 20 && !resumed && Date.now() < until; id++) {
+          await (await session.fetch(url(id))).text();
+          const again = await session.fetch(url(id));
+          await again.text();
+          resumed = origin.count(`/items/${id}`) === 1;
+          if (!resumed) await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        expect(resumed).toBe(true);
+      } finally {
+        await session.close().catch(() => {});
+        await close();
+        await origin.close();
+      }
+    }, 30_000);
+  });
+}
