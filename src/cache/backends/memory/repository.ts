@@ -59,10 +59,9 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
 
   protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
     for (const entry of entries) {
-      // Stored entries are frozen, so that what a read hands out cannot change what is stored;
-      // bytes are copied in and out, since freezing does not cover them.
-      const payload = typeof entry.payload === "string" ? entry.payload : entry.payload.slice();
-      const stored: CacheEntry = Object.freeze({ ...entry, key: Object.freeze([...entry.key]) as unknown as Key, payload });
+      // Copied in and out (a shallow copy, and the bytes), so that no caller holds what is stored.
+      // Freezing would do the same at many times the cost.
+      const stored = copy(entry);
       const id = keyId(entry.key);
       this.#store.put({ id, entry: stored, size: sizeOf(id, stored), table: this.#table });
     }
@@ -115,9 +114,10 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
   }
 }
 
-/** What a read hands out: the frozen entry itself, or a copy of it when its payload is bytes. */
+/** A copy of an entry that shares nothing a caller could change with the original. */
 function copy(entry: CacheEntry): CacheEntry {
-  return typeof entry.payload === "string" ? entry : { ...entry, payload: entry.payload.slice() };
+  const payload = typeof entry.payload === "string" ? entry.payload : entry.payload.slice();
+  return { ...entry, key: [...entry.key] as unknown as Key, payload };
 }
 
 function sizeOf(id: string, entry: CacheEntry): number {
