@@ -449,7 +449,16 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       const name = this.settings.namesPayloads
         ? this.#name(isRaw(value) ? await handler.deserialize(payload) : (value as V))
         : null;
-      return { key, name, cachedAt: now, expiresAt: this.#expiresAt(now), payload, status: null, headers: null, url: null };
+      return {
+        key,
+        name,
+        cachedAt: now,
+        expiresAt: this.#expiresAt(now),
+        payload,
+        status: null,
+        headers: null,
+        url: null,
+      };
     }
     if (input instanceof Response) {
       throw new TypeError(
@@ -520,7 +529,6 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     });
   }
 }
-
 
 function isRaw(value: unknown): value is StoredPayload | ArrayBuffer {
   return typeof value === "string" || value instanceof Uint8Array || value instanceof ArrayBuffer;
