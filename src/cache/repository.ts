@@ -232,7 +232,11 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     } catch (error) {
       throw this.#wrap(error, "read from");
     }
-    return payload === undefined ? undefined : await this.settings.payloadHandler.deserialize(payload);
+    if (payload === undefined) return undefined;
+    const handler = this.settings.payloadHandler;
+    return handler.deserializeSync !== undefined
+      ? handler.deserializeSync(payload)
+      : await handler.deserialize(payload);
   }
 
   /**
@@ -285,10 +289,14 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
    */
   async getResponses(requests: Iterable<RepositoryRequest<K>>): Promise<V[]> {
     const handler = this.settings.payloadHandler;
-    const found: Promise<V>[] = [];
-    for (const entry of await this.getEntries(requests)) {
-      if (entry !== undefined) found.push(handler.deserialize(entry.payload));
+    const entries = await this.getEntries(requests);
+    if (handler.deserializeSync !== undefined) {
+      const payloads: V[] = [];
+      for (const entry of entries) if (entry !== undefined) payloads.push(handler.deserializeSync(entry.payload));
+      return payloads;
     }
+    const found: Promise<V>[] = [];
+    for (const entry of entries) if (entry !== undefined) found.push(handler.deserialize(entry.payload));
     return Promise.all(found);
   }
 
@@ -328,7 +336,13 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   /** `for await (const [key, payload] of repository)`: every live entry once, deserialized. */
   async *[Symbol.asyncIterator](): AsyncGenerator<[K, V]> {
     const handler = this.settings.payloadHandler;
-    for await (const entry of this.entries()) yield [entry.key, await handler.deserialize(entry.payload)];
+    for await (const entry of this.entries()) {
+      const payload = entry.payload;
+      yield [
+        entry.key,
+        handler.deserializeSync !== undefined ? handler.deserializeSync(payload) : await handler.deserialize(payload),
+      ];
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -368,8 +382,8 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   /** The entry for a response's head and body bytes; the payload handler takes the bytes exactly as they came. */
   async #responseEntry(key: K, head: ResponseHead, body: Uint8Array, now: number): Promise<CacheEntry<K>> {
     const handler = this.settings.payloadHandler;
-    const payload = await handler.serialize(body);
-    const name = this.settings.namesPayloads ? this.#name(await handler.deserialize(payload)) : null;
+    const payload = handler.serializeSync !== undefined ? handler.serializeSync(body) : await handler.serialize(body);
+    const name = this.settings.namesPayloads ? this.#name(await this.#valueOf(payload)) : null;
     return {
       key,
       name,
@@ -445,9 +459,12 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       const [target, value] = input as readonly [RepositoryRequest<K>, V | StoredPayload];
       const key = this.getKeyFromRequest(target);
       if (key === undefined) return undefined;
-      const payload = await handler.serialize(value);
+      const payload =
+        handler.serializeSync !== undefined && !(value instanceof Response)
+          ? handler.serializeSync(value)
+          : await handler.serialize(value);
       const name = this.settings.namesPayloads
-        ? this.#name(isRaw(value) ? await handler.deserialize(payload) : (value as V))
+        ? this.#name(isRaw(value) ? await this.#valueOf(payload) : (value as V))
         : null;
       return {
         key,
@@ -485,6 +502,12 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       throw new PayloadHandlerError(`could not read the response body: ${String(cause)}`, { cause });
     }
     return this.#responseEntry(key, { status: response.status, headers: response.headers, url }, body, now);
+  }
+
+  /** The value of a stored payload, for naming it. */
+  #valueOf(payload: StoredPayload): V | Promise<V> {
+    const handler = this.settings.payloadHandler;
+    return handler.deserializeSync !== undefined ? handler.deserializeSync(payload) : handler.deserialize(payload);
   }
 
   #name(payload: V): string | null {

@@ -1,6 +1,6 @@
 import { PayloadHandlerError } from "../errors.js";
-import { bytesToText, isBytes, readResponseText } from "./convert.js";
-import type { PayloadHandler, PayloadInput } from "./handler.js";
+import { bytesToText, isBytes, readResponseText, unsupported } from "./convert.js";
+import type { PayloadHandler, PayloadInput, StoredPayload } from "./handler.js";
 
 /** A value that JSON can represent exactly. */
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
@@ -23,41 +23,40 @@ const NAME = "JSONPayloadHandler";
  */
 export class JSONPayloadHandler<T = JSONValue> implements PayloadHandler<T> {
   async serialize(payload: PayloadInput | T): Promise<string> {
-    if (typeof payload === "string") {
-      parse(payload);
-      return payload;
-    }
-    if (!isRawInput(payload)) return stringify(payload);
-    const text = (await toTextOrUndefined(payload)) as string;
+    if (!(payload instanceof Response)) return this.serializeSync(payload);
+    const text = await readResponseText(payload, NAME);
     parse(text);
     return text;
   }
 
   async deserialize(payload: PayloadInput | T): Promise<T> {
-    if (typeof payload === "string") return parse(payload) as T;
-    const text = await toTextOrUndefined(payload);
+    if (payload instanceof Response) return parse(await readResponseText(payload, NAME)) as T;
+    const text = textOf(payload);
     if (text !== undefined) return parse(text) as T;
     // Already a value of the handler's type: check that it is JSON, then hand it back.
     stringify(payload);
     return payload as T;
   }
+
+  serializeSync(payload: StoredPayload | ArrayBuffer | T): string {
+    const text = textOf(payload);
+    if (text === undefined) return stringify(payload);
+    parse(text);
+    return text;
+  }
+
+  deserializeSync(payload: StoredPayload): T {
+    const text = textOf(payload);
+    if (text === undefined) throw unsupported(NAME, "deserialize", payload, "JSON text or its UTF-8 bytes");
+    return parse(text) as T;
+  }
 }
 
-/** Text, bytes or a response: what the handler reads as JSON text rather than as a value. */
-function isRawInput(payload: unknown): boolean {
-  return (
-    typeof payload === "string" ||
-    payload instanceof Uint8Array ||
-    payload instanceof ArrayBuffer ||
-    payload instanceof Response
-  );
-}
-
-async function toTextOrUndefined(payload: unknown): Promise<string | undefined> {
+/** The JSON text of text or bytes; `undefined` for a value of the handler's own type. */
+function textOf(payload: unknown): string | undefined {
   if (typeof payload === "string") return payload;
   if (isBytes(payload)) return bytesToText(payload, NAME);
   if (payload instanceof ArrayBuffer) return bytesToText(new Uint8Array(payload), NAME);
-  if (payload instanceof Response) return readResponseText(payload, NAME);
   return undefined;
 }
 

@@ -1,24 +1,31 @@
 import { bytesToText, isBytes, readResponseText, unsupported } from "./convert.js";
-import type { PayloadHandler, PayloadInput } from "./handler.js";
+import type { PayloadHandler, PayloadInput, StoredPayload } from "./handler.js";
 
 const NAME = "StringPayloadHandler";
 const EXPECTED = "a string, bytes (Uint8Array or ArrayBuffer) or a Response";
 
 /** Stores and returns payloads as text. Bytes must be UTF-8. The default handler of every repository. */
 export class StringPayloadHandler implements PayloadHandler<string> {
-  serialize(payload: PayloadInput): Promise<string> {
-    return this.#toText(payload, "serialize");
+  async serialize(payload: PayloadInput): Promise<string> {
+    return payload instanceof Response ? readResponseText(payload, NAME) : toText(payload, "serialize");
   }
 
-  deserialize(payload: PayloadInput): Promise<string> {
-    return this.#toText(payload, "deserialize");
+  async deserialize(payload: PayloadInput): Promise<string> {
+    return payload instanceof Response ? readResponseText(payload, NAME) : toText(payload, "deserialize");
   }
 
-  async #toText(payload: unknown, action: string): Promise<string> {
-    if (typeof payload === "string") return payload;
-    if (isBytes(payload)) return bytesToText(payload, NAME);
-    if (payload instanceof ArrayBuffer) return bytesToText(new Uint8Array(payload), NAME);
-    if (payload instanceof Response) return readResponseText(payload, NAME);
-    throw unsupported(NAME, action, payload, EXPECTED);
+  serializeSync(payload: StoredPayload | ArrayBuffer): string {
+    return toText(payload, "serialize");
   }
+
+  deserializeSync(payload: StoredPayload): string {
+    return toText(payload, "deserialize");
+  }
+}
+
+function toText(payload: unknown, action: string): string {
+  if (typeof payload === "string") return payload;
+  if (isBytes(payload)) return bytesToText(payload, NAME);
+  if (payload instanceof ArrayBuffer) return bytesToText(new Uint8Array(payload), NAME);
+  throw unsupported(NAME, action, payload, EXPECTED);
 }

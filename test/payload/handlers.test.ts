@@ -90,3 +90,23 @@ describe("JSONPayloadHandler", () => {
     await expect(handler.deserialize({ id: 10n } as never)).rejects.toThrow(/bigint/);
   });
 });
+
+describe("the synchronous forms", () => {
+  it("give what the async forms give, and refuse the same input with the same errors", async () => {
+    const json = new JSONPayloadHandler();
+    expect(json.serializeSync({ a: [1, "x"] })).toBe(await json.serialize({ a: [1, "x"] }));
+    expect(json.serializeSync(encode('{"b":2}'))).toBe('{"b":2}');
+    expect(json.deserializeSync(encode('{"b":2}'))).toEqual({ b: 2 });
+    expect(() => json.serializeSync("not json")).toThrow(PayloadHandlerError);
+    expect(() => json.serializeSync({ f: () => 1 } as never)).toThrow(/property "f": a function/);
+    expect(() => json.deserializeSync(3 as never)).toThrow(/cannot deserialize a number/);
+
+    const text = new StringPayloadHandler();
+    expect(text.deserializeSync(encode("é"))).toBe("é");
+    expect(() => text.serializeSync(Uint8Array.from([0xff]))).toThrow(/not valid UTF-8/);
+
+    const bytes = new BytesPayloadHandler();
+    expect(Array.from(bytes.serializeSync("é"))).toEqual([0xc3, 0xa9]);
+    expect(() => bytes.deserializeSync(7 as never)).toThrow(PayloadHandlerError);
+  });
+});
