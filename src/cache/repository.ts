@@ -404,8 +404,15 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   async saveResponses(inputs: Iterable<SaveInput<K, V>>): Promise<number> {
     const now = this.now();
     const byId = new Map<string, CacheEntry<K>>();
+    const handler = this.settings.payloadHandler;
+    // Pairs need no waiting when the handler converts synchronously: no turn of the loop per entry.
+    const sync =
+      handler.serializeSync !== undefined && (!this.settings.namesPayloads || handler.deserializeSync !== undefined);
     for (const input of inputs) {
-      const entry = await this.#toEntry(input, now);
+      const entry =
+        sync && Array.isArray(input) && !(input[1] instanceof Response)
+          ? this.#pairEntrySync(input, now)
+          : await this.#toEntry(input, now);
       if (entry === undefined) continue;
       const id = keyId(entry.key);
       byId.delete(id);
@@ -453,11 +460,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   async #toEntry(input: SaveInput<K, V>, now: number): Promise<CacheEntry<K> | undefined> {
     const handler = this.settings.payloadHandler;
     if (Array.isArray(input)) {
-      if (input.length !== 2) {
-        throw new TypeError(`a saved pair is [key or request, payload], got an array of ${input.length}`);
-      }
-      const [target, value] = input as readonly [RepositoryRequest<K>, V | StoredPayload];
-      const key = this.getKeyFromRequest(target);
+      const [key, value] = this.#checkPair(input);
       if (key === undefined) return undefined;
       const payload =
         handler.serializeSync !== undefined && !(value instanceof Response)
@@ -466,16 +469,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       const name = this.settings.namesPayloads
         ? this.#name(isRaw(value) ? await this.#valueOf(payload) : (value as V))
         : null;
-      return {
-        key,
-        name,
-        cachedAt: now,
-        expiresAt: this.#expiresAt(now),
-        payload,
-        status: null,
-        headers: null,
-        url: null,
-      };
+      return this.#pairEntry(key, name, payload, now);
     }
     if (input instanceof Response) {
       throw new TypeError(
@@ -502,6 +496,31 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       throw new PayloadHandlerError(`could not read the response body: ${String(cause)}`, { cause });
     }
     return this.#responseEntry(key, { status: response.status, headers: response.headers, url }, body, now);
+  }
+
+  /** `#toEntry` for a pair, when the payload handler converts synchronously. */
+  #pairEntrySync(input: SaveInput<K, V>, now: number): CacheEntry<K> | undefined {
+    const [key, value] = this.#checkPair(input as readonly unknown[]);
+    if (key === undefined) return undefined;
+    const handler = this.settings.payloadHandler;
+    const payload = (handler.serializeSync as (payload: unknown) => StoredPayload)(value);
+    const name = this.settings.namesPayloads
+      ? this.#name(isRaw(value) ? (handler.deserializeSync as (payload: StoredPayload) => V)(payload) : (value as V))
+      : null;
+    return this.#pairEntry(key, name, payload, now);
+  }
+
+  #checkPair(input: readonly unknown[]): [K | undefined, V | StoredPayload] {
+    if (input.length !== 2) {
+      throw new TypeError(`a saved pair is [key or request, payload], got an array of ${input.length}`);
+    }
+    const [target, value] = input as readonly [RepositoryRequest<K>, V | StoredPayload];
+    return [this.getKeyFromRequest(target), value];
+  }
+
+  #pairEntry(key: K, name: string | null, payload: StoredPayload, now: number): CacheEntry<K> {
+    const expiresAt = this.#expiresAt(now);
+    return { key, name, cachedAt: now, expiresAt, payload, status: null, headers: null, url: null };
   }
 
   /** The value of a stored payload, for naming it. */
