@@ -6,8 +6,8 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type AnyRepository, CacheError, defineSettings, type Key, PostgresCache } from "../../src/index.js";
+import { SilentServer, TcpProxy } from "../helpers/net.js";
 import { dropSchema, POSTGRES_URL, postgresUnavailable, testSchema } from "../helpers/postgres.js";
-import { SilentServer, TcpProxy } from "../helpers/postgres-proxy.js";
 
 const skip = await postgresUnavailable();
 if (skip) console.warn(`[postgres faults] skipping: ${skip}`);

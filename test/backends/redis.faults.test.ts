@@ -15,7 +15,8 @@ import {
   RedisCache,
   type RedisCacheOptions,
 } from "../../src/index.js";
-import { freePort, freezableProxy, RedisServer, silentServer } from "../helpers/redis.js";
+import { freePort, SilentServer, TcpProxy } from "../helpers/net.js";
+import { RedisServer } from "../helpers/redis.js";
 
 const missing = spawnSync("redis-server", ["--version"]).error;
 if (missing !== undefined && process.env.CI)
@@ -192,8 +193,8 @@ describe.skipIf(missing !== undefined)("redis backend: faults", () => {
     });
 
     it("fails every call with a CacheError within the deadline, then works again once it answers", async () => {
-      const proxy = await freezableProxy(server.port);
-      cleanups.push(() => proxy.close());
+      const proxy = await new TcpProxy("127.0.0.1", server.port).start();
+      cleanups.push(() => proxy.stop());
       const { repo } = await open({ url: `redis://127.0.0.1:${proxy.port}` });
       await repo.saveResponse([KEY, "before"]);
 
@@ -202,15 +203,15 @@ describe.skipIf(missing !== undefined)("redis backend: faults", () => {
       // five deadlines' worth of silence) and the calls fail at once while it reconnects.
       await expectEveryCallFails(repo, DEADLINE, /did not answer within 500 ms|is not connected/);
 
-      proxy.thaw();
+      await proxy.restore();
       await recovers(() => repo.getResponse(KEY));
       expect(await repo.saveResponse([KEY, "after"])).toBe(true);
       expect(await repo.getResponse(KEY)).toBe("after");
     });
 
     it("bounds every call with the deadline even on a client of the user's with ioredis's defaults", async () => {
-      const proxy = await freezableProxy(server.port);
-      cleanups.push(() => proxy.close());
+      const proxy = await new TcpProxy("127.0.0.1", server.port).start();
+      cleanups.push(() => proxy.stop());
       // ioredis's defaults: an offline queue, no command timeout, 20 retries per request.
       const client = new Redis({ host: "127.0.0.1", port: proxy.port, lazyConnect: true });
       client.on("error", () => {});
@@ -220,7 +221,7 @@ describe.skipIf(missing !== undefined)("redis backend: faults", () => {
 
       proxy.freeze();
       await expectEveryCallFails(repo, DEADLINE, /did not answer within 500 ms/);
-      proxy.thaw();
+      await proxy.restore();
       // Writes that missed the deadline were queued by this client and may still run now.
       await recovers(() => repo.count());
       expect(await repo.saveResponse([KEY, "after"])).toBe(true);
@@ -230,8 +231,8 @@ describe.skipIf(missing !== undefined)("redis backend: faults", () => {
 
   describe("a listener that accepts connections and never answers", () => {
     it("fails connect() with a CacheError within the deadline, on a client of its own", async () => {
-      const silent = await silentServer();
-      cleanups.push(() => silent.close());
+      const silent = await new SilentServer().start();
+      cleanups.push(() => silent.stop());
       const cache = new RedisCache({ url: `redis://127.0.0.1:${silent.port}`, timeout: DEADLINE });
       caches.push(cache);
       const repo = cache.createRepository(settings());
@@ -240,13 +241,13 @@ describe.skipIf(missing !== undefined)("redis backend: faults", () => {
       expect((error as Error).message).toMatch(/no answer within 500 ms/);
       expect(ms).toBeLessThan(3 * DEADLINE);
       // It did reach the listener, so the deadline (not a refused connection) ended the wait.
-      expect(silent.accepted()).toBeGreaterThan(0);
+      expect(silent.accepted).toBeGreaterThan(0);
       await expect(repo.getResponse(KEY)).rejects.toThrow(CacheError);
     });
 
     it("fails connect() within the deadline on a client of the user's", async () => {
-      const silent = await silentServer();
-      cleanups.push(() => silent.close());
+      const silent = await new SilentServer().start();
+      cleanups.push(() => silent.stop());
       const client = new Redis({ host: "127.0.0.1", port: silent.port, lazyConnect: true });
       client.on("error", () => {});
       cleanups.push(() => client.disconnect());
@@ -255,7 +256,7 @@ describe.skipIf(missing !== undefined)("redis backend: faults", () => {
       const { error, ms } = await failure(() => cache.connect());
       expect(error).toBeInstanceOf(CacheError);
       expect(ms).toBeLessThan(3 * DEADLINE);
-      expect(silent.accepted()).toBeGreaterThan(0);
+      expect(silent.accepted).toBeGreaterThan(0);
     });
   });
 

@@ -10,7 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Cluster, Redis } from "ioredis";
 import { escapePattern } from "../../src/cache/backends/redis/keys.js";
-import { freePort, pingRedis, REDIS_HOST } from "./redis.js";
+import { freePort } from "./net.js";
+import { pingRedis, REDIS_HOST } from "./redis.js";
 import { tempFolder } from "./temp.js";
 
 const run = promisify(execFile);

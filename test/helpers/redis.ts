@@ -5,10 +5,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
+import { type Socket, connect as tcpConnect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { escapePattern } from "../../src/cache/backends/redis/keys.js";
+import { freePort } from "./net.js";
 
 /** The shared Redis server of the conformance suite. */
 export const REDIS_HOST = "127.0.0.1";
@@ -75,18 +76,6 @@ async function removeMatching(client: Redis, pattern: string): Promise<number> {
   return removed;
 }
 
-/** A TCP port that nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, REDIS_HOST);
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
 /** A redis-server process of our own on a port of its own, without persistence. */
 export class RedisServer {
   readonly port: number;
@@ -132,88 +121,4 @@ export class RedisServer {
     child.kill(signal);
     await exited;
   }
-}
-
-/**
- * A TCP listener that accepts connections and never answers: a server that hangs. `accepted()` is
- * how many connections it has accepted.
- */
-export async function silentServer(): Promise<{ port: number; accepted(): number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let accepted = 0;
-  const server: Server = createServer((socket) => {
-    accepted++;
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.on("close", () => sockets.delete(socket));
-  });
-  server.listen(0, REDIS_HOST);
-  await once(server, "listening");
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return {
-    port: address.port,
-    accepted: () => accepted,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      server.close();
-      await once(server, "close");
-    },
-  };
-}
-
-/**
- * A TCP proxy in front of a Redis server that can go silent: while frozen it keeps the connections
- * open but passes nothing in either direction, like a server that hangs mid-run.
- */
-export async function freezableProxy(target: number): Promise<{
-  port: number;
-  freeze(): void;
-  thaw(): void;
-  close(): Promise<void>;
-}> {
-  let frozen = false;
-  const pairs = new Set<[Socket, Socket]>();
-  const held: (() => void)[] = [];
-  const pass = (from: Socket, to: Socket) => {
-    from.on("data", (data) => {
-      if (frozen) held.push(() => to.write(data));
-      else to.write(data);
-    });
-  };
-  const server = createServer((client) => {
-    const upstream = tcpConnect({ port: target, host: REDIS_HOST });
-    const pair: [Socket, Socket] = [client, upstream];
-    pairs.add(pair);
-    pass(client, upstream);
-    pass(upstream, client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      pairs.delete(pair);
-    };
-    for (const socket of pair) {
-      socket.on("error", end);
-      socket.on("close", end);
-    }
-  });
-  server.listen(0, REDIS_HOST);
-  await once(server, "listening");
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return {
-    port: address.port,
-    freeze: () => {
-      frozen = true;
-    },
-    thaw: () => {
-      frozen = false;
-      for (const release of held.splice(0)) release();
-    },
-    close: async () => {
-      for (const pair of pairs) for (const socket of pair) socket.destroy();
-      server.close();
-      await once(server, "close");
-    },
-  };
 }

@@ -13,9 +13,9 @@ import {
   repositoryByPathSegment,
 } from "../../src/index.js";
 import { json, startServer, type TestServer } from "../helpers/http-server.js";
+import { TcpProxy } from "../helpers/net.js";
 import { dropSchema, POSTGRES_URL, postgresUnavailable, testSchema } from "../helpers/postgres.js";
-import { TcpProxy } from "../helpers/postgres-proxy.js";
-import { freezableProxy, pingRedis, REDIS_PORT, removePrefix, uniquePrefix } from "../helpers/redis.js";
+import { pingRedis, REDIS_PORT, removePrefix, uniquePrefix } from "../helpers/redis.js";
 
 const DEADLINE = 300;
 
@@ -43,7 +43,7 @@ const targets: Target[] = [
     name: "Redis",
     unavailable: redisUnavailable,
     async open() {
-      const proxy = await freezableProxy(REDIS_PORT);
+      const proxy = await new TcpProxy("127.0.0.1", REDIS_PORT).start();
       const prefix = uniquePrefix();
       const cache = RedisCache.connect(`redis://127.0.0.1:${proxy.port}`, {
         prefix,
@@ -53,10 +53,10 @@ const targets: Target[] = [
       return {
         cache,
         hang: () => proxy.freeze(),
-        recover: async () => proxy.thaw(),
+        recover: () => proxy.restore(),
         close: async () => {
           await cache.close();
-          await proxy.close();
+          await proxy.stop();
           await removePrefix(prefix);
         },
       };
