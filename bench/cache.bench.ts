@@ -4,7 +4,6 @@
  * shape and settings, and a plain Map of JSON text.
  */
 import { join } from "node:path";
-import BetterSqlite3 from "better-sqlite3";
 import {
   type AnyRepository,
   defineSettings,
@@ -16,6 +15,7 @@ import {
   SQLiteCache,
 } from "../src/index.js";
 import { tempFolder } from "../test/helpers/temp.js";
+import { type Floor, mapFloor, sqliteFloor } from "./floors.js";
 import { jsonPayload, type Measurement, measure, measureBatch, report } from "./util.js";
 
 const TARGET = 1.5;
@@ -30,57 +30,6 @@ const settings = () =>
 
 function payloads(count: number, prefix: string): [Key, JSONValue][] {
   return Array.from({ length: count }, (_, i) => [["GET", `${prefix}${i}`], jsonPayload(1024, i) as JSONValue]);
-}
-
-/** The floor for SQLite: the statements a hand-written cache would prepare, on the same kind of file. */
-function sqliteFloor(path: string) {
-  const db = new BetterSqlite3(path, { timeout: 5_000 });
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = full");
-  db.exec(`CREATE TABLE IF NOT EXISTS t ("method" NOT NULL, "id" NOT NULL, "name" TEXT, "cached_at" INTEGER NOT NULL,
-    "expires_at" INTEGER NOT NULL, "payload" NOT NULL, "status" INTEGER, "headers" TEXT, "url" TEXT,
-    PRIMARY KEY ("method", "id"));
-    CREATE INDEX IF NOT EXISTS t_expires ON t ("expires_at");`);
-  const select = db.prepare(`SELECT "payload" FROM t WHERE "expires_at" > ? AND "method" = ? AND "id" = ?`).pluck();
-  const upsert = db.prepare(
-    `INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("method", "id") DO UPDATE SET
-     "name" = excluded."name", "cached_at" = excluded."cached_at", "expires_at" = excluded."expires_at",
-     "payload" = excluded."payload", "status" = excluded."status", "headers" = excluded."headers", "url" = excluded."url"`,
-  );
-  const week = 7 * 86_400_000;
-  const save = (key: Key, value: JSONValue) => {
-    const now = Date.now();
-    upsert.run(key[0], key[1], null, now, now + week, JSON.stringify(value), null, null, null);
-  };
-  const saveMany = db.transaction((entries: [Key, JSONValue][]) => {
-    for (const [key, value] of entries) save(key, value);
-  });
-  const get = (key: Key) => {
-    const text = select.get(Date.now(), key[0], key[1]) as string | undefined;
-    return text === undefined ? undefined : JSON.parse(text);
-  };
-  return { db, save, saveMany: (entries: [Key, JSONValue][]) => saveMany.immediate(entries), get };
-}
-
-function mapFloor() {
-  const map = new Map<string, string>();
-  const id = (key: Key) => `${key[0]} ${key[1]}`;
-  return {
-    save: (key: Key, value: JSONValue) => map.set(id(key), JSON.stringify(value)),
-    saveMany: (entries: [Key, JSONValue][]) => {
-      for (const [key, value] of entries) map.set(id(key), JSON.stringify(value));
-    },
-    get: (key: Key) => {
-      const text = map.get(id(key));
-      return text === undefined ? undefined : JSON.parse(text);
-    },
-  };
-}
-
-interface Floor {
-  save(key: Key, value: JSONValue): unknown;
-  saveMany(entries: [Key, JSONValue][]): unknown;
-  get(key: Key): unknown;
 }
 
 async function compare(title: string, cache: ResponseCache, floor: Floor, floorName: string) {

@@ -4,7 +4,6 @@
  * plain Map lookup plus JSON.parse. A hit reads the repository straight away: no Response, no network.
  */
 import { join } from "node:path";
-import BetterSqlite3 from "better-sqlite3";
 import {
   defineSettings,
   JSONPayloadHandler,
@@ -17,6 +16,7 @@ import {
   SQLiteCache,
 } from "../src/index.js";
 import { tempFolder } from "../test/helpers/temp.js";
+import { type Floor, mapFloor, sqliteFloor } from "./floors.js";
 import { jsonPayload, type Measurement, measure, report } from "./util.js";
 
 const TARGET = 1.5;
@@ -34,35 +34,7 @@ const settings = () =>
     getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[2] : null],
   });
 
-/** The floor for SQLite: the statement a hand-written cache would prepare, on the same kind of file. */
-function sqliteFloor(path: string) {
-  const db = new BetterSqlite3(path);
-  db.pragma("journal_mode = WAL");
-  db.exec(`CREATE TABLE t ("method" NOT NULL, "id" NOT NULL, "expires_at" INTEGER NOT NULL, "payload" NOT NULL,
-    PRIMARY KEY ("method", "id"))`);
-  const insert = db.prepare("INSERT INTO t VALUES (?, ?, ?, ?)");
-  const later = Date.now() + 86_400_000;
-  db.transaction(() => {
-    for (const [i, id] of ids.entries()) insert.run("GET", id, later, JSON.stringify(payloads[i]));
-  })();
-  const select = db.prepare(`SELECT "payload" FROM t WHERE "expires_at" > ? AND "method" = ? AND "id" = ?`).pluck();
-  return {
-    get: (id: string) => JSON.parse(select.get(Date.now(), "GET", id) as string) as unknown,
-    close: () => db.close(),
-  };
-}
-
-function mapFloor() {
-  const map = new Map<string, string>(ids.map((id, i) => [`GET ${id}`, JSON.stringify(payloads[i])]));
-  return { get: (id: string) => JSON.parse(map.get(`GET ${id}`) as string) as unknown, close: () => {} };
-}
-
-async function compare(
-  title: string,
-  cache: ResponseCache,
-  floor: { get(id: string): unknown; close(): void },
-  floorName: string,
-) {
+async function compare(title: string, cache: ResponseCache, floor: Floor, floorName: string) {
   const repository = cache.createRepository(settings());
   await using handler = RequestHandler.create({
     cache,
@@ -70,7 +42,9 @@ async function compare(
     fetch: () => Promise.reject(new Error("a cache hit must not reach the network")),
   });
   await handler.connect();
-  await repository.saveResponses(ids.map((id, i): [Key, JSONValue] => [["GET", id], payloads[i] as JSONValue]));
+  const entries = ids.map((id, i): [Key, JSONValue] => [["GET", id], payloads[i] as JSONValue]);
+  await repository.saveResponses(entries);
+  floor.saveMany(entries);
 
   // Floor and subject take turns, five rounds each, so that a change in the machine's load weighs
   // on both alike; each keeps its median round.
@@ -79,10 +53,9 @@ async function compare(
   const floors: Measurement[] = [];
   const subjects: Measurement[] = [];
   for (let round = 0; round < 5; round++) {
-    floors.push(await measure(`${floorName} + JSON.parse`, () => floor.get(ids[i++ % COUNT] as string), 200));
+    floors.push(await measure(`${floorName} + JSON.parse`, () => floor.get(["GET", ids[i++ % COUNT] as string]), 200));
     subjects.push(await measure("handler.get hit", () => handler.get(urls[j++ % COUNT] as string), 200));
   }
-  floor.close();
   report(title, [{ floor: median(floors), subject: median(subjects), target: TARGET }]);
 }
 
@@ -93,12 +66,14 @@ function median(rounds: Measurement[]): Measurement {
 export async function run(): Promise<void> {
   const folder = tempFolder("requestful-bench-");
   try {
+    const sqlite = sqliteFloor(join(folder.path, "floor.sqlite"));
     await compare(
       "request handler, SQLite (file, WAL), 1 KB JSON hits",
       SQLiteCache.connectWithPath(join(folder.path, "cache"), { repositoryGetter: repositoryByPathSegment(0) }),
-      sqliteFloor(join(folder.path, "floor.sqlite")),
+      sqlite,
       "prepared better-sqlite3 SELECT",
     );
+    sqlite.db.close();
     await compare(
       "request handler, memory, 1 KB JSON hits",
       new MemoryCache({ repositoryGetter: repositoryByPathSegment(0) }),
