@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -191,51 +190,3 @@ describe("SQLite: the table", () => {
     await cache.close();
   });
 });
-
-describe("SQLite: many processes on one file", () => {
-  it("loses nothing, surfaces no lock error, and leaves the file intact", async () => {
-    const path = join(folder.path, "shared.sqlite");
-    // Create the file first so that every worker opens the same schema.
-    const setup = SQLiteCache.connect(path);
-    setup.createRepository(settings("shared"));
-    await setup.connect();
-    await setup.close();
-
-    const workers = 4;
-    const rounds = 60;
-    const results = await Promise.all(Array.from({ length: workers }, (_, worker) => runWorker(path, worker, rounds)));
-    for (const result of results) {
-      expect(result.code, result.output).toBe(0);
-      const summary = JSON.parse(result.output.trim().split("\n").at(-1) as string);
-      expect(summary.errors).toEqual([]);
-      expect(summary.reads).toBeGreaterThan(0);
-    }
-
-    const db = new BetterSqlite3(path, { readonly: true });
-    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
-    const count = db.prepare('SELECT COUNT(*) FROM "shared"').pluck().get();
-    expect(count).toBe(workers * rounds * 10 + 25);
-    const own = db.prepare(`SELECT COUNT(*) FROM "shared" WHERE "id" LIKE 'w%'`).pluck().get();
-    expect(own).toBe(workers * rounds * 10);
-    db.close();
-  }, 120_000);
-});
-
-function runWorker(path: string, worker: number, rounds: number): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      join("node_modules", ".bin", "tsx"),
-      [join("test", "workers", "sqlite-writer.ts"), path, String(worker), String(rounds)],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let output = "";
-    child.stdout.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output }));
-  });
-}
