@@ -10,6 +10,16 @@ export interface KeyRequest {
   readonly method: string;
   readonly url: URL;
   readonly headers: Headers;
+  /**
+   * A digest of the request body, when the session keys the body of this method (a search or
+   * GraphQL API that takes its query in a POST body); absent otherwise.
+   */
+  readonly bodyDigest?: string | undefined;
+  /**
+   * The credential partition of the request: a keyed digest of the credentials it carries, or
+   * absent when it carries none or its repository's responses are public.
+   */
+  readonly partition?: string | undefined;
 }
 
 /** Anything the `Headers` constructor takes. */

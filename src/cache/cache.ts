@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { describeValue } from "../describe.js";
 import { DEFAULT_EXPIRE, type Expire, validateExpire } from "../duration.js";
 import { CacheError } from "../errors.js";
@@ -66,6 +67,8 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   readonly now: () => number;
 
   readonly #repositories = new Map<string, R>();
+  readonly #metadata = new Map<string, string>();
+  #secret: Promise<Buffer> | undefined;
   #state: State = "new";
   #connecting: Promise<void> | undefined;
 
@@ -109,6 +112,35 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   protected abstract newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): R;
   /** Refuses a repository name that this backend cannot store, with a `CacheError`. */
   protected checkRepositoryName(_name: string): void {}
+
+  /**
+   * Reads one value of the store's own metadata, recording `value` first when there is none, so that
+   * every process sharing the store agrees on it; resolves to the recorded value. Backends that
+   * persist override it; the default keeps the value for the life of this object.
+   */
+  protected async keepMetadata(name: string, value: string): Promise<string> {
+    const kept = this.#metadata.get(name);
+    if (kept !== undefined) return kept;
+    this.#metadata.set(name, value);
+    return value;
+  }
+
+  /**
+   * The store's secret for credential partitions: random bytes made once per store and kept in its
+   * metadata, so that every process sharing the store derives the same partition for the same
+   * credentials, while the digests cannot be checked against guessed credentials without it.
+   */
+  partitionSecret(): Promise<Buffer> {
+    this.#secret ??= (async () => {
+      if (!this.connected) await this.connect();
+      const kept = await this.keepMetadata("partition_secret", randomBytes(32).toString("base64url"));
+      return Buffer.from(kept, "base64url");
+    })().catch((error: unknown) => {
+      this.#secret = undefined;
+      throw error;
+    });
+    return this.#secret;
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Map-like access

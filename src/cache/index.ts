@@ -7,7 +7,9 @@ export {
   repositoryByPathSegment,
 } from "./cache.js";
 export type { CacheEntry } from "./entry.js";
+export { HTTP_REPOSITORY, HttpRepositorySettings, type HttpSettingsOptions } from "./http-settings.js";
 export { keyId } from "./key.js";
+export { CACHE_ENV, DEFAULT_CACHE_PATH, defaultCacheLocation } from "./location.js";
 export {
   RESERVED_FIELDS,
   type RepositoryOptions,
@@ -16,9 +18,11 @@ export {
   type SaveInput,
 } from "./repository.js";
 export {
+  DEFAULT_METHODS,
   defineSettings,
   type KeyParts,
   ResponseRepositorySettings,
   type SettingsDefinition,
   type SettingsOptions,
 } from "./settings.js";
+export { normalizeUrl } from "./url.js";

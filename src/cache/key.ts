@@ -1,5 +1,5 @@
 import { describeValue } from "../describe.js";
-import type { CacheRequest, HeadersInit, Key, KeyRequest } from "../types.js";
+import type { CacheRequest, HeadersInit, Key, KeyRequest, RequestDescriptor } from "../types.js";
 
 /**
  * A string that identifies a key exactly: parts keep their types (`1` is not `"1"`) and separators
@@ -17,7 +17,7 @@ export function toKeyRequest(request: CacheRequest): KeyRequest {
   if (typeof request !== "object" || request === null) {
     throw new TypeError(`expected a key, a Request or { method, url }, got ${describeValue(request)}`);
   }
-  const { method, url, headers } = request;
+  const { method, url, headers, bodyDigest, partition } = request as KeyRequestInit;
   if (typeof method !== "string" || method.length === 0) {
     throw new TypeError(`request.method must be a non-empty string, got ${describeValue(method)}`);
   }
@@ -30,7 +30,16 @@ export function toKeyRequest(request: CacheRequest): KeyRequest {
       throw new TypeError(`request.url must be an absolute URL, got ${JSON.stringify(url)}`, { cause });
     }
   } else throw new TypeError(`request.url must be a string or a URL, got ${describeValue(url)}`);
-  return new DescribedRequest(method.toUpperCase(), parsed, headers);
+  const described = new DescribedRequest(method.toUpperCase(), parsed, headers);
+  if (bodyDigest !== undefined) described.bodyDigest = bodyDigest;
+  if (partition !== undefined) described.partition = partition;
+  return described;
+}
+
+/** A descriptor with what the session adds for the default HTTP repository. */
+interface KeyRequestInit extends RequestDescriptor {
+  bodyDigest?: string | undefined;
+  partition?: string | undefined;
 }
 
 /** The URL of a request, for routing it to a repository. */
@@ -42,6 +51,8 @@ export function requestUrl(request: CacheRequest): URL {
 class DescribedRequest implements KeyRequest {
   readonly method: string;
   readonly url: URL;
+  bodyDigest?: string;
+  partition?: string;
   #init: HeadersInit | undefined;
   #headers: Headers | undefined;
 

@@ -188,6 +188,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   getKeyFromRequest(request: RepositoryRequest<K>): K | undefined {
     if (Array.isArray(request)) return this.#checkKey(request as unknown as readonly unknown[]);
     const keyRequest = toKeyRequest(request as CacheRequest);
+    if (!this.settings.methods.has(keyRequest.method)) return undefined;
     const parts = this.settings.getKey(keyRequest);
     if (!Array.isArray(parts) || parts.length !== this.#width - 1) {
       throw new CacheError(

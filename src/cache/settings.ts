@@ -15,7 +15,27 @@ export interface SettingsOptions<V> {
    * @default new StringPayloadHandler()
    */
   payloadHandler?: PayloadHandler<V>;
+  /**
+   * The request methods whose responses the repository caches; a request with another method gets
+   * no key, whatever `getKey` returns. A `HEAD` request is answered from the entry of the same `GET`.
+   * @default ["GET", "HEAD"]
+   * @example { methods: ["GET", "HEAD", "POST"] } // a search API that takes its query in a POST body
+   */
+  methods?: readonly string[];
+  /**
+   * Whether the responses are the same for every caller, whatever credentials the request carries
+   * (public catalogue data behind a rotating OAuth token). Then a credentialed request shares the
+   * entries of every other caller, and they survive a token refresh. Otherwise a credentialed request
+   * is answered only from entries stored for the same credentials (see the session's `credentials`).
+   * Credentials are never stored either way.
+   * @default false
+   * @example { public: true }
+   */
+  public?: boolean;
 }
+
+/** The methods that a repository caches unless its settings say otherwise. */
+export const DEFAULT_METHODS: readonly string[] = Object.freeze(["GET", "HEAD"]);
 
 /**
  * Settings for one kind of response: where it is stored, how it is keyed and how it is named.
@@ -41,6 +61,10 @@ export abstract class ResponseRepositorySettings<V = string> {
   readonly name: string;
   /** Converts payloads to and from the stored form. A request handler replaces it with its own. */
   payloadHandler: PayloadHandler<V>;
+  /** The request methods whose responses are cached, upper case. */
+  readonly methods: ReadonlySet<string>;
+  /** Whether the responses are the same for every caller, whatever their credentials. */
+  readonly public: boolean;
 
   /** The names of the values that `getKey` returns, in the same order. */
   abstract readonly fields: readonly string[];
@@ -54,6 +78,11 @@ export abstract class ResponseRepositorySettings<V = string> {
     }
     this.name = options.name;
     this.payloadHandler = options.payloadHandler ?? (new StringPayloadHandler() as unknown as PayloadHandler<V>);
+    this.methods = checkMethods(options.name, options.methods ?? DEFAULT_METHODS);
+    if (options.public !== undefined && typeof options.public !== "boolean") {
+      throw new TypeError(`settings.public must be true or false, got ${describeValue(options.public)}`);
+    }
+    this.public = options.public ?? false;
   }
 
   /**
@@ -122,4 +151,22 @@ class DefinedSettings<V> extends ResponseRepositorySettings<V> {
  */
 export function defineSettings<V = string>(definition: SettingsDefinition<V>): ResponseRepositorySettings<V> {
   return new DefinedSettings(definition);
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function checkMethods(name: string, methods: unknown): ReadonlySet<string> {
+  if (!Array.isArray(methods) || methods.length === 0) {
+    throw new TypeError(
+      `settings "${name}".methods must be a non-empty array of method names, got ${describeValue(methods)}`,
+    );
+  }
+  const set = new Set<string>();
+  for (const method of methods) {
+    if (typeof method !== "string" || !TOKEN.test(method)) {
+      throw new TypeError(`settings "${name}".methods holds ${describeValue(method)}, not an HTTP method name`);
+    }
+    set.add(method.toUpperCase());
+  }
+  return set;
 }

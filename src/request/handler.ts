@@ -122,7 +122,7 @@ export interface RequestHandlerOptions<T = string> {
    * @default {}
    * @example { sessionOptions: { onEvent: (event) => metrics.increment(`cache.${event.type}`) } }
    */
-  sessionOptions?: Omit<CachedSessionOptions, "cache" | "fetch" | "cacheCredentialed">;
+  sessionOptions?: Omit<CachedSessionOptions, "cache" | "fetch" | "credentials">;
   /**
    * The clock that pacing and rate limit waits use, and that the default timers are given. Replace
    * it in tests to record the delays instead of waiting.
@@ -291,7 +291,7 @@ export class RequestHandler<T = string> implements AsyncDisposable {
         ...init.sessionOptions,
         cache: init.cache,
         fetch: paced,
-        cacheCredentialed: true,
+        credentials: "share",
       });
       const session = this.session;
       this.#send = (input, requestInit) => session.fetch(input, requestInit);

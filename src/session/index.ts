@@ -11,9 +11,11 @@ export type {
 export {
   type CachedRequestInit,
   type CachedSessionOptions,
+  type CredentialsMode,
   DEFAULT_MAX_ENTRY_SIZE,
   type FetchFunction,
   type SessionLogger,
 } from "./options.js";
 export type { BypassReason, FetchCacheMode } from "./policy.js";
 export { CachedSession } from "./session.js";
+export { type UrlExpire, UrlRules } from "./url-rules.js";

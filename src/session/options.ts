@@ -1,7 +1,10 @@
 import { ResponseCache } from "../cache/cache.js";
+import { DEFAULT_METHODS } from "../cache/settings.js";
+import type { CredentialNames } from "../credentials.js";
 import { describeValue } from "../describe.js";
 import type { CacheErrorContext, SessionEvent } from "./events.js";
 import type { FetchCacheMode } from "./policy.js";
+import { checkUrlExpire, type UrlExpire, UrlRules } from "./url-rules.js";
 
 /** `RequestInit` with fetch's `cache` member, which Node's type definitions leave out. */
 export interface CachedRequestInit extends RequestInit {
@@ -12,7 +15,26 @@ export interface CachedRequestInit extends RequestInit {
    * @example await session.fetch(url, { cache: "reload" })
    */
   cache?: FetchCacheMode;
+  /**
+   * How long this request's response stays fresh, overriding the session's `expireByUrl` and the
+   * origin's headers: a duration, `"never"`, or `false` to leave this request uncached.
+   * @default undefined (the URL rules, then the repository's policy, decide)
+   * @example await session.fetch(url, { expire: { minutes: 5 } })
+   */
+  expire?: UrlExpire;
 }
+
+/**
+ * How a session treats requests that carry credentials (an `Authorization`, `Cookie` or API-key
+ * header, or an API key in the query; see `credentialNames`):
+ * - `"partition"`: cached apart for each set of credentials. The default repository keys them by a
+ *   keyed digest of the credentials; a repository of your own must key them apart itself, or declare
+ *   its responses `public` in its settings, else they are not cached.
+ * - `"bypass"`: never cached, never answered from the cache.
+ * - `"share"`: cached as if they carried none, whatever the credentials — for a program that uses one
+ *   set of credentials throughout, or APIs whose responses are the same for every caller.
+ */
+export type CredentialsMode = "partition" | "bypass" | "share";
 
 /** A function with the signature of global `fetch`. */
 export type FetchFunction = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -28,12 +50,45 @@ export const DEFAULT_MAX_ENTRY_SIZE = 5 * 1024 * 1024;
 /** Options of a {@link CachedSession}. */
 export interface CachedSessionOptions {
   /**
-   * The cache that holds the responses. Its `repositoryGetter` routes each request to a repository;
-   * a request with no repository, or that the repository's settings give no key, is not cached. The
-   * session connects the cache on first use if it is not connected, and closes it on `close()`.
+   * The cache that holds the responses: a {@link ResponseCache}, or where to open one — a path (an
+   * SQLite file), `memory:`, `sqlite:`/`file:` URLs, `redis://` or `postgres://`. The cache's
+   * `repositoryGetter` routes each request to a repository of yours; a request that none claims goes
+   * to the default HTTP repository (see `fallback`). The session connects the cache on first use and
+   * closes it on `close()`.
+   * @default the REQUESTFUL_CACHE environment variable, else the SQLite file .cache/requestful.sqlite
+   * @example { cache: "memory:" }
    * @example { cache: await new MemoryCache({ repositoryGetter: repositoryByPathSegment(1) }).connect() }
    */
-  cache: ResponseCache;
+  cache?: ResponseCache | string | URL;
+  /**
+   * Whether requests that no repository of yours claims are cached in the default HTTP repository
+   * (named "http"), keyed by method and normalised URL, under the HTTP caching rules.
+   * @default true
+   * @example { fallback: false } // only your repositories cache
+   */
+  fallback?: boolean;
+  /**
+   * Request headers whose values the default HTTP repository keys apart, beside the method and URL.
+   * @default []
+   * @example { matchHeaders: ["Accept-Language"] }
+   */
+  matchHeaders?: readonly string[];
+  /**
+   * The methods that the default HTTP repository caches. A method other than GET and HEAD is keyed
+   * by a digest of its body too (search or GraphQL APIs that take their query in a POST body).
+   * @default ["GET", "HEAD"]
+   * @example { methods: ["GET", "HEAD", "POST"] }
+   */
+  methods?: readonly string[];
+  /**
+   * URL patterns (`HOST/PATH` globs: `*` within a label or segment, `**` across segments) mapped to
+   * how long their responses stay fresh, `"never"`, or `false` (not cached). The most specific
+   * pattern wins (the most literal characters; then the first given). A request's own `expire`
+   * overrides them.
+   * @default {}
+   * @example { expireByUrl: { "api.example.com/v1/tracks/*": { hours: 1 }, "api.example.com/v1/me": false } }
+   */
+  expireByUrl?: Readonly<Record<string, UrlExpire>>;
   /**
    * The fetch that reaches the network.
    * @default globalThis.fetch (looked up on each request)
@@ -62,13 +117,19 @@ export interface CachedSessionOptions {
    */
   maxEntrySize?: number;
   /**
-   * Whether requests that carry an `Authorization` or `Cookie` header read and write the cache. Off,
-   * they go straight to the network, so that one user's response is never served to another. Turn
-   * it on when your settings' keys tell users apart, or when one set of credentials is used throughout.
-   * @default false
-   * @example { cacheCredentialed: true }
+   * How requests that carry credentials are cached: `"partition"` (apart for each set of
+   * credentials), `"bypass"` (not at all) or `"share"` (as if they carried none). Credentials are
+   * never stored, logged or shown in events either way. See {@link CredentialsMode}.
+   * @default "partition"
+   * @example { credentials: "bypass" }
    */
-  cacheCredentialed?: boolean;
+  credentials?: CredentialsMode;
+  /**
+   * The headers and query parameters that carry credentials, matched without regard to case.
+   * @default DEFAULT_CREDENTIAL_HEADERS and DEFAULT_CREDENTIAL_PARAMS
+   * @example { credentialNames: { headers: [...DEFAULT_CREDENTIAL_HEADERS, "x-tenant-key"] } }
+   */
+  credentialNames?: Partial<CredentialNames>;
   /**
    * Called with every cache error, whether the request then fails open or (in a strict session) throws.
    * @default undefined
@@ -93,12 +154,18 @@ export interface CachedSessionOptions {
 
 /** The options, checked and with their defaults. */
 export interface ResolvedOptions {
-  readonly cache: ResponseCache;
+  /** The cache given, or where to open one. */
+  readonly cache: ResponseCache | string | URL;
+  readonly fallback: boolean;
+  readonly matchHeaders: readonly string[];
+  readonly methods: readonly string[];
+  readonly rules: UrlRules | undefined;
+  readonly credentials: CredentialsMode;
+  readonly credentialNames: Partial<CredentialNames> | undefined;
   readonly fetch: FetchFunction | undefined;
   readonly persist: boolean;
   readonly strict: boolean;
   readonly maxEntrySize: number;
-  readonly cacheCredentialed: boolean;
   readonly onError: ((error: unknown, context: CacheErrorContext) => void) | undefined;
   readonly onEvent: ((event: SessionEvent) => void) | undefined;
   /** The logger given, `null` for none, or `undefined` for the default (once per kind). */
@@ -107,34 +174,56 @@ export interface ResolvedOptions {
 
 const KNOWN = new Set([
   "cache",
+  "fallback",
+  "matchHeaders",
+  "methods",
+  "expireByUrl",
+  "credentials",
+  "credentialNames",
   "fetch",
   "persist",
   "strict",
   "maxEntrySize",
-  "cacheCredentialed",
   "onError",
   "onEvent",
   "logger",
 ]);
 
 /** Checks the options, throwing a `TypeError` or `RangeError` that names the option. */
-export function resolveOptions(options: CachedSessionOptions): ResolvedOptions {
+export function resolveOptions(options: CachedSessionOptions, env: string): ResolvedOptions {
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`CachedSession takes an options object with a cache, got ${describeValue(options)}`);
+    throw new TypeError(`CachedSession takes an options object, got ${describeValue(options)}`);
   }
   for (const name of Object.keys(options)) {
     if (!KNOWN.has(name))
       throw new TypeError(`CachedSession has no option "${name}"; expected ${[...KNOWN].join(", ")}`);
   }
-  const { cache, fetch, persist = true, strict = false, maxEntrySize = DEFAULT_MAX_ENTRY_SIZE } = options;
-  const { cacheCredentialed = false, onError, onEvent, logger } = options;
-  if (!(cache instanceof ResponseCache)) {
-    throw new TypeError(`cache must be a ResponseCache (MemoryCache, SQLiteCache, ...), got ${describeValue(cache)}`);
+  const { cache = env, fetch, persist = true, strict = false, maxEntrySize = DEFAULT_MAX_ENTRY_SIZE } = options;
+  const { fallback = true, matchHeaders = [], methods = DEFAULT_METHODS, expireByUrl, credentialNames } = options;
+  const { credentials = "partition", onError, onEvent, logger } = options;
+  if (!(cache instanceof ResponseCache || cache instanceof URL || (typeof cache === "string" && cache.trim() !== ""))) {
+    throw new TypeError(
+      "cache must be a ResponseCache (MemoryCache, SQLiteCache, ...), a path or a URL " +
+        `(memory:, sqlite:, redis://, postgres://), got ${describeValue(cache)}`,
+    );
   }
+  checkBoolean("fallback", fallback);
+  checkNames("matchHeaders", matchHeaders);
+  checkNames("methods", methods);
+  if (credentials !== "partition" && credentials !== "bypass" && credentials !== "share") {
+    throw new TypeError(`credentials must be "partition", "bypass" or "share", got ${describeValue(credentials)}`);
+  }
+  if (credentialNames !== undefined) {
+    if (typeof credentialNames !== "object" || credentialNames === null) {
+      throw new TypeError(`credentialNames must be { headers?, params? }, got ${describeValue(credentialNames)}`);
+    }
+    if (credentialNames.headers !== undefined) checkNames("credentialNames.headers", credentialNames.headers);
+    if (credentialNames.params !== undefined) checkNames("credentialNames.params", credentialNames.params);
+  }
+  const rules = expireByUrl === undefined ? undefined : new UrlRules(expireByUrl);
   checkFunction("fetch", fetch);
   checkBoolean("persist", persist);
   checkBoolean("strict", strict);
-  checkBoolean("cacheCredentialed", cacheCredentialed);
   if (typeof maxEntrySize !== "number" || !Number.isSafeInteger(maxEntrySize) || maxEntrySize < 0) {
     throw new RangeError(`maxEntrySize must be a whole number of bytes, 0 or more, got ${describeValue(maxEntrySize)}`);
   }
@@ -143,7 +232,22 @@ export function resolveOptions(options: CachedSessionOptions): ResolvedOptions {
   if (logger !== undefined && logger !== null && typeof (logger as Partial<SessionLogger>).warn !== "function") {
     throw new TypeError(`logger must have a warn(message, error) method, or be null, got ${describeValue(logger)}`);
   }
-  return { cache, fetch, persist, strict, maxEntrySize, cacheCredentialed, onError, onEvent, logger };
+  return {
+    cache,
+    fallback,
+    matchHeaders,
+    methods,
+    rules: rules?.size === 0 ? undefined : rules,
+    credentials,
+    credentialNames,
+    fetch,
+    persist,
+    strict,
+    maxEntrySize,
+    onError,
+    onEvent,
+    logger,
+  };
 }
 
 function checkBoolean(name: string, value: unknown): void {
@@ -154,4 +258,15 @@ function checkFunction(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== "function") {
     throw new TypeError(`${name} must be a function, got ${describeValue(value)}`);
   }
+}
+
+function checkNames(name: string, value: unknown): void {
+  if (!Array.isArray(value) || value.some((item) => typeof item !== "string" || item === "")) {
+    throw new TypeError(`${name} must be an array of names, got ${describeValue(value)}`);
+  }
+}
+
+/** Checks a request's own `expire`. */
+export function checkRequestExpire(expire: unknown): UrlExpire {
+  return checkUrlExpire(expire, "init.expire");
 }

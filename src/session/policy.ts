@@ -38,7 +38,9 @@ export type BypassReason =
   | "no-repository"
   /** The repository's settings gave the request no key (another method, another URL shape). */
   | "no-key"
-  /** The request carries an `Authorization` or `Cookie` header, and `cacheCredentialed` is off. */
+  /** The session's `expireByUrl` or the request's own `expire` says not to cache it (`false`). */
+  | "expire-rule"
+  /** The request carries credentials that the session does not cache (see its `credentials` option). */
   | "credentials"
   /** A `default` request with a conditional header (If-None-Match, If-Modified-Since, ...). */
   | "conditional"

@@ -1,6 +1,10 @@
-import type { AnyRepository, ResponseCache } from "../cache/cache.js";
+import { createHash, createHmac } from "node:crypto";
+import { type AnyRepository, ResponseCache } from "../cache/cache.js";
 import type { CacheEntry } from "../cache/entry.js";
+import { HTTP_REPOSITORY, HttpRepositorySettings } from "../cache/http-settings.js";
 import { keyId } from "../cache/key.js";
+import { defaultCacheLocation } from "../cache/location.js";
+import { credentialPairs, DEFAULT_CREDENTIAL_PARAMS, redactUrl } from "../credentials.js";
 import { CacheError, PayloadHandlerError, RequestfulError } from "../errors.js";
 import { JSONPayloadHandler } from "../payload/json.js";
 import { StringPayloadHandler } from "../payload/string.js";
@@ -30,6 +34,7 @@ import {
 } from "./policy.js";
 import { Reader } from "./reads.js";
 import { type Target, toTarget } from "./target.js";
+import type { UrlExpire } from "./url-rules.js";
 
 /** A request that the cache does not read: why, and the repository it belongs to, if any. */
 interface Unrouted {
@@ -45,6 +50,10 @@ interface Routed {
   readonly repository: AnyRepository;
   readonly key: Key;
   readonly counters: SessionCounters;
+  /** A HEAD request answered from the entry of the same GET: never stored. */
+  readonly head: boolean;
+  /** What a URL rule or the request's own `expire` says, if any. */
+  readonly expire: UrlExpire | undefined;
   /** False once the cache failed to connect for this request: nothing is stored then. */
   usable: boolean;
 }
@@ -69,8 +78,6 @@ const INCLUDE_EXPIRED = { includeExpired: true } as const;
  * const api = ofetch.create({ baseURL: "https://api.example.com/v1" }, { fetch: session.fetch });
  */
 export class CachedSession implements AsyncDisposable {
-  /** The cache that holds the responses. */
-  readonly cache: ResponseCache;
   /**
    * Fetches through the cache. Bound to the session, so it can be handed on as it is to any client
    * that takes a custom fetch.
@@ -83,11 +90,64 @@ export class CachedSession implements AsyncDisposable {
   readonly #total = newCounters();
   readonly #byRepository = new Map<string, SessionCounters>();
   readonly #warned = new Set<string>();
+  #cache: ResponseCache | undefined;
+  #opening: Promise<ResponseCache> | undefined;
+  #fallback: AnyRepository | undefined;
 
-  constructor(options: CachedSessionOptions) {
-    this.#options = resolveOptions(options);
-    this.cache = this.#options.cache;
+  /**
+   * @param options Where to cache and how; with none, every GET is cached by its URL in the SQLite
+   * file `.cache/requestful.sqlite` (or where the `REQUESTFUL_CACHE` environment variable says).
+   */
+  constructor(options: CachedSessionOptions = {}) {
+    this.#options = resolveOptions(options, defaultCacheLocation());
+    const cache = this.#options.cache;
+    if (cache instanceof ResponseCache) this.#adopt(cache);
     this.fetch = (input, init) => this.#fetch(input, init);
+  }
+
+  /**
+   * The cache that holds the responses. A session given a path or URL opens its cache on first use
+   * (or on {@link ready}); reading `cache` before then is a `CacheError`.
+   */
+  get cache(): ResponseCache {
+    if (this.#cache === undefined) {
+      throw new CacheError(
+        `the session's cache (${redactUrl(String(this.#options.cache))}) is not open yet: await session.ready() first`,
+      );
+    }
+    return this.#cache;
+  }
+
+  /**
+   * Opens the cache when the session was given a path or URL (a missing driver or a location that
+   * cannot be used rejects here: a configuration error, never a reason to go on uncached), and
+   * resolves to it. Requests do this themselves; call it to fail early.
+   */
+  async ready(): Promise<ResponseCache> {
+    if (this.#cache !== undefined) return this.#cache;
+    this.#opening ??= ResponseCache.create(this.#options.cache as string | URL).then((cache) => this.#adopt(cache));
+    return this.#opening;
+  }
+
+  /** Takes a cache into use: adds the default HTTP repository unless the session has none. */
+  #adopt(cache: ResponseCache): ResponseCache {
+    this.#cache = cache;
+    if (!this.#options.fallback) return cache;
+    const existing = cache.get(HTTP_REPOSITORY);
+    if (existing !== undefined) {
+      if (!(existing.settings instanceof HttpRepositorySettings)) {
+        throw new TypeError(
+          `the cache has a repository named "${HTTP_REPOSITORY}" of its own, where the session keeps its default ` +
+            "HTTP repository: rename yours, or pass fallback: false",
+        );
+      }
+      this.#fallback = existing;
+      return cache;
+    }
+    const { matchHeaders, methods, credentialNames } = this.#options;
+    const dropParams = credentialNames?.params ?? DEFAULT_CREDENTIAL_PARAMS;
+    this.#fallback = cache.createRepository(new HttpRepositorySettings({ matchHeaders, methods, dropParams }));
+    return cache;
   }
 
   /** A snapshot of the counters: in total, and per repository. */
@@ -105,8 +165,9 @@ export class CachedSession implements AsyncDisposable {
   }
 
   /** Closes the cache. Requests made after it go to the network, and report that the cache is closed. */
-  close(): Promise<void> {
-    return this.cache.close();
+  async close(): Promise<void> {
+    if (this.#cache === undefined && this.#opening !== undefined) await this.#opening.catch(() => undefined);
+    await this.#cache?.close();
   }
 
   /** `await using session = new CachedSession(...)` closes the cache at the end of the block. */
@@ -120,7 +181,9 @@ export class CachedSession implements AsyncDisposable {
     const target = toTarget(input, init);
     if (target.signal?.aborted) throw target.signal.reason;
     this.#total.requests++;
-    const routed = this.#route(target);
+    const cache = this.#cache ?? (await this.ready());
+    const routing = this.#route(target, cache);
+    const routed = routing instanceof Promise ? await routing : routing;
     if (routed.key === undefined) return this.#bypass(target, routed.bypass, routed.repository, routed.counters);
 
     const headers = target.headers;
@@ -136,11 +199,11 @@ export class CachedSession implements AsyncDisposable {
       }
       this.#outcome("bypass", routed, bypass);
       if (plan.onMiss === "gateway-timeout") return gatewayTimeout(target);
-      if (!this.cache.connected) await this.#connect(routed);
+      if (!cache.connected) await this.#connect(routed);
       return this.#fromNetwork(routed, plan, undefined);
     }
 
-    if (this.cache.connected || (await this.#connect(routed))) {
+    if (cache.connected || (await this.#connect(routed))) {
       let entry: CacheEntry | undefined;
       try {
         entry = await (plan.read === "any"
@@ -163,28 +226,75 @@ export class CachedSession implements AsyncDisposable {
   }
 
   /**
-   * Finds the repository and the key of a request, or why it has none: no repository, no key, a
-   * router or settings that threw, or credentials that the session does not cache.
+   * Finds the repository and the key of a request, or why it has none: no repository, a URL rule
+   * that says not to cache, no key, a router or settings that threw, or credentials that the session
+   * does not cache. A HEAD request is keyed as the GET of the same URL. Routing waits only where it
+   * must: for a digest of a keyed body, or for the store's secret to partition credentials.
    */
-  #route(target: Target): Routed | Unrouted {
+  #route(target: Target, cache: ResponseCache): Routed | Unrouted | Promise<Routed | Unrouted> {
     let repository: AnyRepository | undefined;
-    let key: Key | undefined;
+    let counters: SessionCounters | undefined;
     try {
-      repository = this.cache.getRepositoryFromUrl(target.url);
-      if (repository !== undefined) key = repository.getKeyFromRequest(target.keyRequest);
+      repository = cache.getRepositoryFromUrl(target.url) ?? this.#fallback;
+      if (repository === undefined) return unrouted("no-repository", undefined, undefined);
+      counters = this.#countersOf(repository);
+      const expire = target.expire ?? this.#options.rules?.match(target.url);
+      if (expire === false) return unrouted("expire-rule", repository, counters);
+      const settings = repository.settings;
+      const method = target.keyRequest.method;
+      const head = method === "HEAD";
+      if (!settings.methods.has(method)) return unrouted("no-key", repository, counters);
+      let partition: Promise<string> | undefined;
+      const credentials = this.#options.credentials;
+      if (credentials !== "share" && !settings.public) {
+        const pairs = credentialPairs(target.headers, target.url, this.#options.credentialNames);
+        if (pairs.length > 0) {
+          if (credentials === "bypass") return unrouted("credentials", repository, counters);
+          if (repository === this.#fallback) partition = partitionOf(cache, pairs);
+          else if (!keysApart(repository, target, pairs)) return unrouted("credentials", repository, counters);
+        }
+      }
+      const keyed = !head && method !== "GET" && target.input instanceof Request && target.input.body !== null;
+      const digest = keyed ? bodyDigest(target.input as Request) : undefined;
+      const finish = (bodyDigest: string | undefined, partition: string | undefined): Routed | Unrouted => {
+        const base = target.keyRequest;
+        const keyRequest = {
+          method: head ? "GET" : base.method,
+          url: target.url,
+          headers: base.headers,
+          bodyDigest,
+          partition,
+        };
+        const key = (repository as AnyRepository).getKeyFromRequest(keyRequest);
+        if (key === undefined) return unrouted("no-key", repository, counters);
+        return {
+          target,
+          repository: repository as AnyRepository,
+          key,
+          counters: counters as SessionCounters,
+          head,
+          expire,
+          usable: true,
+        };
+      };
+      if (digest === undefined && partition === undefined) return finish(undefined, undefined);
+      return Promise.all([digest, partition]).then(
+        ([bodyDigest, partition]) => finish(bodyDigest, partition),
+        (error: unknown) => this.#routeFailed(error, target, repository, counters),
+      );
     } catch (error) {
-      const counters = repository === undefined ? undefined : this.#countersOf(repository);
-      this.#failed("route", error, target, repository, counters);
-      return { key: undefined, bypass: "error", repository, counters };
+      return this.#routeFailed(error, target, repository, counters);
     }
-    if (repository === undefined) return { key: undefined, bypass: "no-repository", repository, counters: undefined };
-    const counters = this.#countersOf(repository);
-    if (key === undefined) return { key, bypass: "no-key", repository, counters };
-    const headers = target.headers;
-    if (headers !== undefined && !this.#options.cacheCredentialed && isCredentialed(headers)) {
-      return { key: undefined, bypass: "credentials", repository, counters };
-    }
-    return { target, repository, key, counters, usable: true };
+  }
+
+  #routeFailed(
+    error: unknown,
+    target: Target,
+    repository: AnyRepository | undefined,
+    counters: SessionCounters | undefined,
+  ): Unrouted {
+    this.#failed("route", error, target, repository, counters);
+    return unrouted("error", repository, counters);
   }
 
   /** The response for a stored entry, or `undefined`, reported, when the entry cannot make one. */
@@ -192,7 +302,12 @@ export class CachedSession implements AsyncDisposable {
     const { target, repository } = routed;
     try {
       const contentType = entry.headers === null ? contentTypeOf(repository) : null;
-      return new CachedResponse(entry, { url: target.url.href, contentType, now: repository.now() });
+      // The stored URL has its credentials redacted: the caller gets the URL it asked for.
+      const url = target.url.href;
+      let shown =
+        entry.url !== null && entry.url !== url && entry.url === this.#show(target) ? { ...entry, url } : entry;
+      if (routed.head) shown = { ...shown, key: ["HEAD", ...shown.key.slice(1)] as Key };
+      return new CachedResponse(shown, { url, contentType, now: repository.now() });
     } catch (error) {
       this.#failed("entry", error, target, repository, routed.counters);
       return undefined;
@@ -263,7 +378,7 @@ export class CachedSession implements AsyncDisposable {
     const body = response.body as { getReader?: unknown } | null;
     const readable = body === null || typeof body.getReader === "function";
     const tooLarge = (declaredLength(response.headers) ?? 0) > limit;
-    const store = plan.store && routed.usable;
+    const store = plan.store && routed.usable && !routed.head;
     const reason = store ? unstorable(readable, response.status, tooLarge) : undefined;
     const storing = store && reason === undefined;
     const waited = flight !== undefined && flight.waiters > 0;
@@ -288,7 +403,12 @@ export class CachedSession implements AsyncDisposable {
     const { target, repository, counters } = routed;
     let saved: boolean;
     try {
-      saved = await repository.saveResponseBytes(target.keyRequest, shared.head, shared.bytes);
+      const head = shared.head;
+      saved = await repository.saveResponseBytes(
+        routed.key,
+        { ...head, url: this.#show(target, head.url) },
+        shared.bytes,
+      );
     } catch (error) {
       this.#failed(error instanceof PayloadHandlerError ? "payload" : "write", error, target, repository, counters);
       return;
@@ -298,7 +418,7 @@ export class CachedSession implements AsyncDisposable {
     counters.stores++;
     if (this.#options.onEvent !== undefined) {
       const bytes = shared.bytes.byteLength;
-      this.#emit({ type: "store", url: target.url.href, repository: repository.name, key: routed.key, bytes });
+      this.#emit({ type: "store", url: this.#show(target), repository: repository.name, key: routed.key, bytes });
     }
   }
 
@@ -318,7 +438,7 @@ export class CachedSession implements AsyncDisposable {
     this.#total.bypassed++;
     if (counters !== undefined) counters.bypassed++;
     if (this.#options.onEvent !== undefined) {
-      this.#emit({ type: "bypass", url: target.url.href, repository: repository?.name, reason });
+      this.#emit({ type: "bypass", url: this.#show(target), repository: repository?.name, reason });
     }
     return this.#network(target, counters);
   }
@@ -365,7 +485,7 @@ export class CachedSession implements AsyncDisposable {
       }
     }
     if (this.#options.onEvent === undefined) return;
-    const url = routed.target.url.href;
+    const url = this.#show(routed.target);
     const repository = routed.repository.name;
     if (type === "hit") this.#emit({ type, url, repository, key: routed.key, stale: detail === true });
     else if (type === "bypass") this.#emit({ type, url, repository, reason: detail as BypassReason });
@@ -375,7 +495,7 @@ export class CachedSession implements AsyncDisposable {
   #notStored(routed: Routed, reason: NotStoredReason): void {
     if (this.#options.onEvent === undefined) return;
     const { target, repository, key } = routed;
-    this.#emit({ type: "not-stored", url: target.url.href, repository: repository.name, key, reason });
+    this.#emit({ type: "not-stored", url: this.#show(target), repository: repository.name, key, reason });
   }
 
   /** Reports a cache error to the counters, `onError`, the events and the logger; throws it in a strict session. */
@@ -389,7 +509,7 @@ export class CachedSession implements AsyncDisposable {
     const error = asCacheError(kind, cause, repository);
     this.#total.errors++;
     if (counters !== undefined) counters.errors++;
-    const context: CacheErrorContext = { kind, url: target.url.href, repository: repository?.name };
+    const context: CacheErrorContext = { kind, url: this.#show(target), repository: repository?.name };
     const { onError, strict } = this.#options;
     const throws = strict && kind !== "payload";
     if (onError !== undefined) {
@@ -431,6 +551,11 @@ export class CachedSession implements AsyncDisposable {
     console.warn(message, error);
   }
 
+  /** A URL as events, errors and stored entries show it: with its credentials redacted. */
+  #show(target: Target, url: string = target.url.href): string {
+    return redactUrl(url, this.#options.credentialNames);
+  }
+
   #emit(event: SessionEvent): void {
     try {
       this.#options.onEvent?.(event);
@@ -450,8 +575,47 @@ function unstorable(readable: boolean, status: number, tooLarge: boolean): NotSt
   return undefined;
 }
 
-function isCredentialed(headers: Headers): boolean {
-  return headers.has("authorization") || headers.has("cookie");
+function unrouted(
+  bypass: BypassReason,
+  repository: AnyRepository | undefined,
+  counters: SessionCounters | undefined,
+): Unrouted {
+  return { key: undefined, bypass, repository, counters };
+}
+
+/** The credential partition: a keyed digest (HMAC-SHA-256 with the store's secret) of the credential values. */
+async function partitionOf(cache: ResponseCache, pairs: readonly (readonly [string, string])[]): Promise<string> {
+  const secret = await cache.partitionSecret();
+  const hmac = createHmac("sha256", secret);
+  for (const [name, value] of pairs) hmac.update(`${name}\0${value}\0`);
+  return hmac.digest("base64url");
+}
+
+/** A digest of a request body, for methods whose body is part of the key. The request's body is left unread. */
+async function bodyDigest(request: Request): Promise<string> {
+  const bytes = new Uint8Array(await request.clone().arrayBuffer());
+  return createHash("sha256").update(bytes).digest("base64url");
+}
+
+/**
+ * Whether a repository's key tells apart requests that differ only in their credentials: the key
+ * with other values in place of the credentials differs from the request's own key.
+ */
+function keysApart(repository: AnyRepository, target: Target, pairs: readonly (readonly [string, string])[]): boolean {
+  const base = target.keyRequest;
+  const own = repository.getKeyFromRequest({ method: base.method, url: target.url, headers: base.headers });
+  if (own === undefined) return true;
+  const headers = new Headers(target.headers);
+  const url = new URL(target.url);
+  for (const [name] of pairs) {
+    if (name.startsWith("?")) {
+      const param = [...url.searchParams.keys()].find((key) => key.toLowerCase() === name.slice(1));
+      if (param !== undefined) url.searchParams.set(param, `${url.searchParams.get(param)}-other`);
+    } else if (name === "@userinfo") url.username = `${url.username}-other`;
+    else headers.set(name, `${headers.get(name)}-other`);
+  }
+  const other = repository.getKeyFromRequest({ method: base.method, url, headers });
+  return other === undefined || keyId(other) !== keyId(own);
 }
 
 /** The Content-Type of an entry saved as a pair, which has no stored headers, from its payload handler. */

@@ -1,6 +1,7 @@
 import type { RequestDescriptor } from "../types.js";
-import type { CachedRequestInit } from "./options.js";
+import { type CachedRequestInit, checkRequestExpire } from "./options.js";
 import { type FetchCacheMode, isFetchCacheMode } from "./policy.js";
+import type { UrlExpire } from "./url-rules.js";
 
 /** A request to `session.fetch`, checked as fetch checks it, in the forms the session needs. */
 export interface Target {
@@ -14,6 +15,8 @@ export interface Target {
   readonly headers: Headers | undefined;
   readonly mode: FetchCacheMode;
   readonly signal: AbortSignal | undefined;
+  /** The request's own `expire`, if it gave one. */
+  readonly expire: UrlExpire | undefined;
 }
 
 /**
@@ -38,6 +41,7 @@ export function toTarget(input: string | URL | Request, init: CachedRequestInit 
         headers: undefined,
         mode: "default",
         signal: undefined,
+        expire: undefined,
       };
     }
   }
@@ -58,6 +62,7 @@ export function toTarget(input: string | URL | Request, init: CachedRequestInit 
     headers: request.headers,
     mode,
     signal: request.signal,
+    expire: init?.expire === undefined ? undefined : checkRequestExpire(init.expire),
   };
 }
 

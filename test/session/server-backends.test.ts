@@ -106,7 +106,12 @@ for (const target of targets) {
       const { cache, hang, recover, close } = await target.open();
       cache.createRepository(items);
       const errors: string[] = [];
-      const session = new CachedSession({ cache, logger: null, onError: (_error, { kind }) => errors.push(kind) });
+      const session = new CachedSession({
+        cache,
+        fallback: false,
+        logger: null,
+        onError: (_error, { kind }) => errors.push(kind),
+      });
       try {
         const url = (id: number) => origin.url(`/items/${id}`);
         await (await session.fetch(url(1))).json();

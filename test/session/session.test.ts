@@ -282,8 +282,8 @@ describe.each(list)("session on $name", (backend) => {
     expect(await second.json()).toEqual({ text, hit: status === 201 ? 1 : 2 });
   });
 
-  it("sends requests with no repository or no key straight to the network, untouched", async () => {
-    const session = await open();
+  it("sends requests with no repository or no key straight to the network, untouched (fallback: false)", async () => {
+    const session = await open({}, { fallback: false });
     const unrouted = server.url(`/v1/elsewhere/x${++unique}`);
     const unkeyed = server.url(`/v2/tracks/x${++unique}`);
     for (const url of [unrouted, unkeyed]) {
@@ -312,7 +312,7 @@ describe.each(list)("session on $name", (backend) => {
       hit: 4,
     });
 
-    const trusting = await open({}, { cacheCredentialed: true });
+    const trusting = await open({}, { credentials: "share" });
     const other = fresh();
     await (await trusting.fetch(other, { headers: { authorization: "Bearer a" } })).arrayBuffer();
     const hit = await trusting.fetch(other, { headers: { authorization: "Bearer a" } });
@@ -403,7 +403,12 @@ describe("counters and events", () => {
     const events: SessionEvent[] = [];
     const cache = new MemoryCache({ repositoryGetter: repositoryByPathSegment(1) });
     addRepositories(cache);
-    await using session = new CachedSession({ cache, onEvent: (event) => events.push(event), logger: null });
+    await using session = new CachedSession({
+      cache,
+      fallback: false,
+      onEvent: (event) => events.push(event),
+      logger: null,
+    });
     const url = fresh();
     await (await session.fetch(url)).arrayBuffer();
     await (await session.fetch(url)).arrayBuffer();
@@ -557,7 +562,14 @@ describe("closing", () => {
 
   it("checks its options, naming the option", () => {
     const cache = new MemoryCache();
-    expect(() => new CachedSession({} as never)).toThrow(/cache must be a ResponseCache/);
+    expect(() => new CachedSession({ cache: 5 } as never)).toThrow(/a path or a URL/);
+    expect(() => new CachedSession({ cache, fallback: "no" as never })).toThrow(/fallback must be true or false/);
+    expect(() => new CachedSession({ cache, credentials: "yes" as never })).toThrow(/"partition", "bypass" or "share"/);
+    expect(() => new CachedSession({ cache, expireByUrl: { "": 5 } })).toThrow(/cannot be empty/);
+    expect(() => new CachedSession({ cache, expireByUrl: { "a.test/x": -1 } })).toThrow(RangeError);
+    expect(() => new CachedSession({ cache, cacheCredentialed: true } as never)).toThrow(
+      /no option "cacheCredentialed"/,
+    );
     expect(() => new CachedSession({ cache, maxEntrySize: -1 })).toThrow(RangeError);
     expect(() => new CachedSession({ cache, maxEntrySize: 1.5 })).toThrow(/maxEntrySize/);
     expect(() => new CachedSession({ cache, strict: "yes" as never })).toThrow(/strict must be true or false/);

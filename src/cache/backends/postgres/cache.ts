@@ -172,6 +172,18 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
     }
   }
 
+  protected override keepMetadata(name: string, value: string): Promise<string> {
+    const meta = qualified(this.schema, META_TABLE);
+    return this.#driver.run(async (client) => {
+      await client.query(`INSERT INTO ${meta} ("key", "value") VALUES ($1, $2) ON CONFLICT ("key") DO NOTHING`, [
+        name,
+        value,
+      ]);
+      const found = await query(client, { text: `SELECT "value" FROM ${meta} WHERE "key" = $1` }, [name]);
+      return String(found.rows[0]?.[0]);
+    });
+  }
+
   protected async closeConnection(): Promise<void> {
     await this.#driver.close();
   }

@@ -6,7 +6,7 @@ import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { type RedisClient, RedisLink, withDeadline } from "./connection.js";
 import { loadDriver } from "./driver.js";
-import { checkPrefix, DEFAULT_PREFIX } from "./keys.js";
+import { checkPrefix, DEFAULT_PREFIX, LAYOUT_VERSION } from "./keys.js";
 import { RedisRepository } from "./repository.js";
 
 /** The deadline of one round trip to Redis, in milliseconds, unless told otherwise. */
@@ -194,6 +194,14 @@ export class RedisCache extends ResponseCache<RedisRepository> {
       client.off("error", noteFailure);
     }
     this.#link.attach(client);
+  }
+
+  protected override keepMetadata(name: string, value: string): Promise<string> {
+    const key = `${this.prefix}:v${LAYOUT_VERSION}:meta`;
+    return this.#link.run(async (client) => {
+      await client.hsetnx(key, name, value);
+      return String(await client.hget(key, name));
+    });
   }
 
   protected async closeConnection(): Promise<void> {

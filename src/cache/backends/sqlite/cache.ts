@@ -143,6 +143,15 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     this.#db = db;
   }
 
+  protected override keepMetadata(name: string, value: string): Promise<string> {
+    const db = this.connection;
+    const table = quote(META_TABLE);
+    return retryBusy(() => {
+      db.prepare(`INSERT OR IGNORE INTO ${table} ("key", "value") VALUES (?, ?)`).run(name, value);
+      return db.prepare(`SELECT "value" FROM ${table} WHERE "key" = ?`).pluck().get(name) as string;
+    });
+  }
+
   protected async closeConnection(): Promise<void> {
     const db = this.#db;
     this.#db = undefined;
