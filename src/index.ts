@@ -8,7 +8,7 @@ export * from "./cache/backends/postgres/index.js";
 export * from "./cache/backends/redis/index.js";
 export * from "./cache/backends/sqlite/index.js";
 export * from "./cache/index.js";
-export { type CalendarDuration, DEFAULT_EXPIRE, type Expire } from "./duration.js";
+export { type CalendarDuration, DEFAULT_EXPIRE, type Expire, MAX_EXPIRE } from "./duration.js";
 export {
   CacheError,
   PayloadHandlerError,

@@ -50,12 +50,28 @@ describe("SQLite: opening", () => {
     expect(() => new SQLiteCache("")).toThrow(TypeError);
     expect(() => new SQLiteCache("x", { busyTimeout: -1 })).toThrow(/busyTimeout/);
     expect(() => new SQLiteCache("x", { synchronous: "off" as never })).toThrow(/synchronous/);
+    expect(() => new SQLiteCache("x", { maxBytes: 1_000 } as never)).toThrow(TypeError);
+    expect(() => new SQLiteCache("x", { maxBytes: 1_000 } as never)).toThrow(
+      /SQLiteCache has no option "maxBytes"; expected .*expire.*busyTimeout, synchronous/,
+    );
   });
 
   it("picks the backend from a path or URL in ResponseCache.create", async () => {
     const file = await ResponseCache.create(join(folder.path, "made"));
     expect(file).toBeInstanceOf(SQLiteCache);
-    expect((file as SQLiteCache).path).toBe(join(folder.path, "made"));
+    // A plain path gets the .sqlite suffix, as connectWithPath gives it.
+    expect((file as SQLiteCache).path).toBe(join(folder.path, "made.sqlite"));
+    expect(((await ResponseCache.create("db")) as SQLiteCache).path).toBe("db.sqlite");
+    expect(((await ResponseCache.create("x.sqlite")) as SQLiteCache).path).toBe("x.sqlite");
+    expect(((await ResponseCache.create(":memory:")) as SQLiteCache).path).toBe(IN_MEMORY);
+    expect(((await ResponseCache.create("sqlite:plain")) as SQLiteCache).path).toBe("plain");
+    // A bare backend name would make a file of that name: refused, with the forms that work.
+    for (const word of ["memory", "Memory", "redis", "postgres"]) {
+      await expect(ResponseCache.create(word)).rejects.toThrow(CacheError);
+    }
+    await expect(ResponseCache.create("memory")).rejects.toThrow(/"memory:".*"\.\/memory"/);
+    await expect(ResponseCache.create("redis:127.0.0.1")).rejects.toThrow(/"redis:127\.0\.0\.1"/);
+    await expect(ResponseCache.create("postgres:127.0.0.1")).rejects.toThrow(/"postgres:127\.0\.0\.1"/);
     expect(await ResponseCache.create("sqlite::memory:")).toBeInstanceOf(SQLiteCache);
     expect(await ResponseCache.create("memory:")).toBeInstanceOf(MemoryCache);
     await expect(ResponseCache.create("ftp://example.com/x")).rejects.toThrow(/no backend for "ftp:"/);

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import BetterSqlite3, { type Database } from "better-sqlite3";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
-import { type CacheOptions, ResponseCache } from "../../cache.js";
+import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { retryBusy } from "./busy.js";
@@ -14,6 +14,8 @@ import { SQLiteTable } from "./table.js";
 
 /** The path of an SQLite database held in memory only. */
 export const IN_MEMORY = ":memory:";
+
+const OPTIONS = [...CACHE_OPTIONS, "busyTimeout", "synchronous"];
 
 /** Options of an SQLite cache. */
 export interface SQLiteCacheOptions extends CacheOptions {
@@ -53,6 +55,7 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     if (typeof path !== "string" || path.length === 0) {
       throw new TypeError(`SQLiteCache takes a database path, got ${describeValue(path)}`);
     }
+    checkOptionNames(options, OPTIONS, "SQLiteCache");
     super({ name: path, ...options });
     this.path = path;
     this.#busyTimeout = options.busyTimeout ?? 5_000;
