@@ -251,18 +251,23 @@ export class PostgresDriver {
           client.on("error", this.#clientError);
           this.#watched.add(client);
         }
-        const running = work(client, deadline.extend);
+        // Released in `finally`, whatever throws: work that throws before its first await (a value
+        // it cannot convert) must give the connection back as surely as a statement that fails.
+        let failure: { error: unknown } | undefined;
+        let running: Promise<T> | undefined;
         try {
-          const result = await Promise.race([running, deadline.expired]);
-          client.release();
-          return result;
+          running = work(client, deadline.extend);
+          return await Promise.race([running, deadline.expired]);
         } catch (error) {
-          running.catch(() => {});
-          // The connection may be mid-statement or mid-transaction: destroy it rather than reuse it.
-          client.release(error instanceof Error ? error : true);
-          if (!(repeatable && reused && isDeadConnection(error))) throw error;
-          debug("retrying on another connection: %s", messageOf(error));
+          running?.catch(() => {});
+          failure = { error };
+        } finally {
+          // After a failure the connection may be mid-statement or mid-transaction: destroy it
+          // rather than reuse it.
+          client.release(failure === undefined ? undefined : failure.error instanceof Error ? failure.error : true);
         }
+        if (!(repeatable && reused && isDeadConnection(failure.error))) throw failure.error;
+        debug("retrying on another connection: %s", messageOf(failure.error));
       }
     } finally {
       deadline.clear();

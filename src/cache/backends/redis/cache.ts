@@ -218,8 +218,10 @@ export class RedisCache extends ResponseCache<RedisRepository> {
         // The connection is dropped below either way.
       }
     }
-    // Drops the connection, and stops reconnecting if the client was trying to.
-    client.disconnect();
+    // Drops the connection, and stops reconnecting if the client was trying to. A connection that
+    // QUIT ended is left alone: disconnecting it again would start a reconnection timer that keeps
+    // the process alive.
+    if (client.status !== "end") client.disconnect();
   }
 
   async #makeClient(): Promise<Redis> {
