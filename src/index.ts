@@ -11,6 +11,8 @@ export * from "./cache/index.js";
 export { type CalendarDuration, DEFAULT_EXPIRE, type Expire, MAX_EXPIRE } from "./duration.js";
 export {
   CacheError,
+  CacheTimeoutError,
+  type CacheTimeoutErrorOptions,
   PayloadHandlerError,
   RequestError,
   type RequestErrorOptions,

@@ -1,6 +1,6 @@
 import { describeValue } from "../describe.js";
 import { DEFAULT_EXPIRE, type Expire, expiryAdder, validateExpire } from "../duration.js";
-import { CacheError, PayloadHandlerError, RequestfulError } from "../errors.js";
+import { CacheError, CacheTimeoutError, PayloadHandlerError, RequestfulError } from "../errors.js";
 import type { StoredPayload } from "../payload/handler.js";
 import type { CacheRequest, Exchange, Key, KeyPart } from "../types.js";
 import type { CacheEntry } from "./entry.js";
@@ -578,6 +578,16 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   }
 
   #wrap(error: unknown, action: string): Error {
+    if (error instanceof CacheTimeoutError) {
+      // Still a timeout, so that a caller can tell a hung backend apart; the message names the repository.
+      return new CacheTimeoutError(
+        `could not ${action} repository "${this.name}" (${this.backend}): ${error.message}`,
+        {
+          cause: error,
+          timeout: error.timeout,
+        },
+      );
+    }
     if (error instanceof RequestfulError || error instanceof TypeError || error instanceof RangeError) {
       return error;
     }
