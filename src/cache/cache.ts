@@ -118,9 +118,14 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   }
 
   /**
-   * Picks the backend from a path or URL: `memory:` → memory; `sqlite:PATH`, `sqlite::memory:`, a
-   * `file:` URL or a plain path → SQLite; `redis://` → Redis; `postgres://` → PostgreSQL. The
-   * backend is loaded only when used. The cache is returned unconnected: call `connect()`.
+   * Picks the backend from a path or URL: `memory:` → memory; a plain path → an SQLite file, with
+   * `.sqlite` added unless the name ends with it (as `SQLiteCache.connectWithPath`), `:memory:` →
+   * SQLite in memory; `sqlite:PATH`, `sqlite::memory:` or a `file:` URI → SQLite, the path as given
+   * (see `SQLiteCache.connect`); `redis://` → Redis; `postgres://` → PostgreSQL. The backend is
+   * loaded only when used; for Redis and PostgreSQL its driver package too, so a missing one
+   * rejects here with the command that installs it. A bare `memory`, `redis` or `postgres` (no
+   * colon) is refused with a `CacheError`, since it would make a file of that name. The cache is
+   * returned unconnected: call `connect()`.
    *
    * @example const cache = await ResponseCache.create("cache/api"); // cache/api.sqlite
    * @example const cache = await ResponseCache.create("memory:", { expire: { hours: 1 } });
