@@ -34,14 +34,24 @@ const UNITS = new Set(["years", "months", ...Object.keys(FIXED_UNITS)]);
 export const DEFAULT_EXPIRE: Expire = { weeks: 1 };
 
 /**
+ * The longest expiry that every backend can hold, in milliseconds: 1,000 years (365,243 days, the
+ * length of the years 1970 to 2970). A calendar duration is measured from 1970-01-01 against it, so
+ * `{ years: 1_000 }` is the longest in years. Longer expiries are refused at construction with a
+ * `RangeError`.
+ */
+export const MAX_EXPIRE = 365_243 * 86_400_000;
+
+/**
  * Checks an expiry given by a user. Throws a `RangeError` naming `option` for a non-finite, zero or
- * negative expiry, and a `TypeError` for anything that is not a number or a duration object.
+ * negative expiry, or one longer than {@link MAX_EXPIRE}, and a `TypeError` for anything that is not
+ * a number or a duration object.
  */
 export function validateExpire(value: unknown, option = "expire"): Expire {
   if (typeof value === "number") {
     if (!Number.isFinite(value) || value <= 0) {
       throw new RangeError(`${option} must be a finite number of milliseconds above 0, got ${value}`);
     }
+    if (value > MAX_EXPIRE) throw tooLong(option, value);
     return value;
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -64,7 +74,15 @@ export function validateExpire(value: unknown, option = "expire"): Expire {
     if (amount > 0) any = true;
   }
   if (!any) throw new RangeError(`${option} must be longer than zero, got ${JSON.stringify(value)}`);
+  // Measured from 1970; `!(… <= …)` also catches a sum too large to be a date (NaN).
+  if (!(addExpire(0, value as CalendarDuration) <= MAX_EXPIRE)) throw tooLong(option, JSON.stringify(value));
   return value as CalendarDuration;
+}
+
+function tooLong(option: string, value: unknown): RangeError {
+  return new RangeError(
+    `${option} must be at most ${MAX_EXPIRE} ms (1,000 years, MAX_EXPIRE), which every backend can store; got ${String(value)}`,
+  );
 }
 
 /**

@@ -12,6 +12,28 @@ export class CacheError extends RequestfulError {
   override name = "CacheError";
 }
 
+/** Options of a {@link CacheTimeoutError}. */
+export interface CacheTimeoutErrorOptions extends ErrorOptions {
+  /** The deadline that passed, in milliseconds. */
+  timeout: number;
+}
+
+/**
+ * A backend did not answer within its deadline (the `timeout` option of the Redis and PostgreSQL
+ * caches). Unlike a refused connection, it may mean a server that hangs: another call made at once
+ * would most likely wait a whole deadline too, so a caller whose read timed out can skip its write.
+ */
+export class CacheTimeoutError extends CacheError {
+  override name = "CacheTimeoutError";
+  /** The deadline that passed, in milliseconds. */
+  readonly timeout: number;
+
+  constructor(message: string, options: CacheTimeoutErrorOptions) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.timeout = options.timeout;
+  }
+}
+
 /** A payload handler was given something it cannot serialize or deserialize. */
 export class PayloadHandlerError extends RequestfulError {
   override name = "PayloadHandlerError";

@@ -18,9 +18,11 @@ export {
   redactHeaders,
   redactUrl,
 } from "./credentials.js";
-export { type CalendarDuration, DEFAULT_EXPIRE, type Expire } from "./duration.js";
+export { type CalendarDuration, DEFAULT_EXPIRE, type Expire, MAX_EXPIRE } from "./duration.js";
 export {
   CacheError,
+  CacheTimeoutError,
+  type CacheTimeoutErrorOptions,
   PayloadHandlerError,
   RequestError,
   type RequestErrorOptions,

@@ -4,7 +4,7 @@ import { DEFAULT_EXPIRE, type Expire, validateExpire } from "../duration.js";
 import { CacheError } from "../errors.js";
 import type { CacheRequest, Exchange } from "../types.js";
 import { requestUrl } from "./key.js";
-import type { RepositoryOptions, ResponseRepository, SaveInput } from "./repository.js";
+import { bareResponse, type RepositoryOptions, type ResponseRepository, type SaveInput } from "./repository.js";
 import type { ResponseRepositorySettings } from "./settings.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: a cache holds repositories of any key and payload type.
@@ -30,6 +30,7 @@ export interface CacheOptions {
   repositoryGetter?: RepositoryGetter;
   /**
    * How long a saved response stays live, for every repository that does not set its own.
+   * At most `MAX_EXPIRE` (1,000 years), which every backend can store; longer is a `RangeError`.
    * @default { weeks: 1 }
    */
   expire?: Expire;
@@ -38,6 +39,37 @@ export interface CacheOptions {
    * @default Date.now
    */
   now?: () => number;
+}
+
+/** The names of the options that every cache takes; each backend adds its own. */
+export const CACHE_OPTIONS: readonly string[] = ["name", "repositoryGetter", "expire", "now"];
+
+/**
+ * Refuses options whose names `known` does not list, with a `TypeError` that lists them: a
+ * misspelt option, or one of another backend, would otherwise be ignored without a word.
+ */
+export function checkOptionNames(options: unknown, known: readonly string[], owner: string): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`${owner} options must be an object, got ${describeValue(options)}`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!known.includes(name)) {
+      throw new TypeError(`${owner} has no option "${name}"; expected ${known.join(", ")}`);
+    }
+  }
+}
+
+/** Makes the cache that `ResponseCache.create` returns for a path or URL. */
+export type CacheOpener = (value: string | URL, options: CacheOptions) => Promise<ResponseCache>;
+
+let opener: CacheOpener | undefined;
+
+/**
+ * Installs the function behind `ResponseCache.create`. The factory module, which knows every
+ * backend, installs itself when the package loads; this module knows none of them.
+ */
+export function setCacheOpener(open: CacheOpener): void {
+  opener = open;
 }
 
 type State = "new" | "connecting" | "open" | "closed";
@@ -89,16 +121,23 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   }
 
   /**
-   * Picks the backend from a path or URL: `memory:` → memory; `sqlite:PATH`, `sqlite::memory:`, a
-   * `file:` URL or a plain path → SQLite; `redis://` → Redis; `postgres://` → PostgreSQL. The
-   * backend is loaded only when used. The cache is returned unconnected: call `connect()`.
+   * Picks the backend from a path or URL: `memory:` → memory; a plain path → an SQLite file, with
+   * `.sqlite` added unless the name ends with it (as `SQLiteCache.connectWithPath`), `:memory:` →
+   * SQLite in memory; `sqlite:PATH`, `sqlite::memory:` or a `file:` URI → SQLite, the path as given
+   * (see `SQLiteCache.connect`); `redis://` → Redis; `postgres://` → PostgreSQL. The backend is
+   * loaded only when used; for Redis and PostgreSQL its driver package too, so a missing one
+   * rejects here with the command that installs it. A bare `memory`, `redis` or `postgres` (no
+   * colon) is refused with a `CacheError`, since it would make a file of that name. The cache is
+   * returned unconnected: call `connect()`.
    *
    * @example const cache = await ResponseCache.create("cache/api"); // cache/api.sqlite
    * @example const cache = await ResponseCache.create("memory:", { expire: { hours: 1 } });
    */
   static async create(value: string | URL, options: CacheOptions = {}): Promise<ResponseCache> {
-    const { createCache } = await import("./factory.js");
-    return createCache(value, options);
+    if (opener === undefined) {
+      throw new CacheError("ResponseCache.create is not installed: import ResponseCache from the package itself");
+    }
+    return opener(value, options);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -305,12 +344,14 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
 
   /** Saves a request and its response (or a `[request, payload]` pair) to the repository its URL maps to. */
   async saveResponse(input: CacheSaveInput): Promise<boolean> {
+    if (input instanceof Response) throw bareResponse();
     return (await this.getRepositoryFromRequests([input])?.saveResponse(input as SaveInput<never, unknown>)) ?? false;
   }
 
   /** Saves many exchanges or pairs of one repository in one transaction; resolves to how many were written. */
   async saveResponses(inputs: Iterable<CacheSaveInput>): Promise<number> {
     const list = [...inputs];
+    if (list.some((input) => input instanceof Response)) throw bareResponse();
     return (await this.getRepositoryFromRequests(list)?.saveResponses(list as SaveInput<never, unknown>[])) ?? 0;
   }
 

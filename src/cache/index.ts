@@ -1,3 +1,6 @@
+// Installs ResponseCache.create; the factory imports the cache module, never the other way round.
+import "./factory.js";
+
 export {
   type AnyRepository,
   type CacheOptions,

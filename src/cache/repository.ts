@@ -1,6 +1,6 @@
 import { describeValue } from "../describe.js";
 import { DEFAULT_EXPIRE, type Expire, expiryAdder, validateExpire } from "../duration.js";
-import { CacheError, PayloadHandlerError, RequestfulError } from "../errors.js";
+import { CacheError, CacheTimeoutError, PayloadHandlerError, RequestfulError } from "../errors.js";
 import type { StoredPayload } from "../payload/handler.js";
 import type { CacheRequest, Exchange, Key, KeyPart } from "../types.js";
 import type { CacheEntry } from "./entry.js";
@@ -25,6 +25,7 @@ export type SaveInput<K extends Key, V> = readonly [RepositoryRequest<K>, V | St
 export interface RepositoryOptions {
   /**
    * How long a saved response stays live: milliseconds, or a calendar duration.
+   * At most `MAX_EXPIRE` (1,000 years), which every backend can store; longer is a `RangeError`.
    * @default { weeks: 1 }
    * @example { weeks: 2 }
    */
@@ -46,6 +47,22 @@ export const RESERVED_FIELDS: ReadonlySet<string> = new Set([
   "status",
   "headers",
   "url",
+]);
+
+/**
+ * Names that a database keeps for itself: SQLite's rowid aliases and PostgreSQL's system columns.
+ * No field may take one of them (in any case) on any backend, so that settings work on every backend.
+ */
+export const SYSTEM_COLUMNS: ReadonlySet<string> = new Set([
+  "rowid",
+  "oid",
+  "_rowid_",
+  "tableoid",
+  "xmin",
+  "cmin",
+  "xmax",
+  "cmax",
+  "ctid",
 ]);
 
 type State = "new" | "creating" | "ready" | "closed";
@@ -120,9 +137,12 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     return (await this.readEntries([key], now))[0]?.payload;
   }
 
-  /** One live entry. Backends override it where a single read is faster. */
-  protected async readEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
-    return (await this.readEntries([key], now))[0];
+  /**
+   * One live entry, or with `now` undefined the entry expired or not. Backends override it where a
+   * single read is faster, and must when they can read an expired entry.
+   */
+  protected async readEntry(key: K, now: number | undefined): Promise<CacheEntry<K> | undefined> {
+    return (await this.readEntries([key], now ?? Number.NEGATIVE_INFINITY))[0];
   }
 
   /** Writes one entry. Backends override it where a single write is faster. */
@@ -215,6 +235,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     if (typeof method !== "string" || method.length === 0) {
       throw new CacheError(`a key starts with the request method as a string, got ${describeValue(method)}`);
     }
+    if (hasLoneSurrogate(method)) throw loneSurrogate(`the method of a key of repository "${this.name}"`, method);
     for (let i = 1; i < key.length; i++) checkPart(key[i], this.name, i);
     return key as unknown as K;
   }
@@ -253,7 +274,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     if (key === undefined) return undefined;
     if (this.#state !== "ready") await this.#ensureReady();
     try {
-      return await this.readEntry(key, options?.includeExpired === true ? Number.MIN_SAFE_INTEGER : this.now());
+      return await this.readEntry(key, options?.includeExpired === true ? undefined : this.now());
     } catch (error) {
       throw this.#wrap(error, "read from");
     }
@@ -472,12 +493,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
         : null;
       return this.#pairEntry(key, name, payload, now);
     }
-    if (input instanceof Response) {
-      throw new TypeError(
-        "saveResponse needs the request as well as the response: pass { request, response } " +
-          "(a Response alone does not say which method fetched it)",
-      );
-    }
+    if (input instanceof Response) throw bareResponse();
     if (typeof input !== "object" || input === null || !("response" in input) || !("request" in input)) {
       throw new TypeError(
         `saveResponse takes a [key or request, payload] pair or { request, response }, got ${describeValue(input)}`,
@@ -563,6 +579,16 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   }
 
   #wrap(error: unknown, action: string): Error {
+    if (error instanceof CacheTimeoutError) {
+      // Still a timeout, so that a caller can tell a hung backend apart; the message names the repository.
+      return new CacheTimeoutError(
+        `could not ${action} repository "${this.name}" (${this.backend}): ${error.message}`,
+        {
+          cause: error,
+          timeout: error.timeout,
+        },
+      );
+    }
     if (error instanceof RequestfulError || error instanceof TypeError || error instanceof RangeError) {
       return error;
     }
@@ -577,8 +603,33 @@ function isRaw(value: unknown): value is StoredPayload | ArrayBuffer {
   return typeof value === "string" || value instanceof Uint8Array || value instanceof ArrayBuffer;
 }
 
+/** The error for a `Response` given to save without its request. */
+export function bareResponse(): TypeError {
+  return new TypeError(
+    "saveResponse needs the request as well as the response: pass { request, response } " +
+      "(a Response alone does not say which method fetched it)",
+  );
+}
+
+/**
+ * Text with a lone UTF-16 surrogate has no UTF-8 form: SQLite, PostgreSQL and Redis would store it
+ * as U+FFFD, so two such keys would share an entry.
+ */
+function hasLoneSurrogate(text: string): boolean {
+  return /\p{Cs}/u.test(text);
+}
+
+function loneSurrogate(what: string, text: string): CacheError {
+  return new CacheError(
+    `${what} holds a lone UTF-16 surrogate, which no backend can store apart from other text: ${JSON.stringify(text)}`,
+  );
+}
+
 function checkPart(part: unknown, repository: string, index: number): KeyPart {
-  if (typeof part === "string") return part;
+  if (typeof part === "string") {
+    if (hasLoneSurrogate(part)) throw loneSurrogate(`key part ${index} of repository "${repository}"`, part);
+    return part;
+  }
   if (typeof part === "number" && Number.isFinite(part)) return part;
   throw new CacheError(
     `key part ${index} of repository "${repository}" must be a string or a finite number, got ${describeValue(part)}`,
@@ -599,6 +650,7 @@ function validateFields(settings: ResponseRepositorySettings<unknown>): void {
   if (settings.name.includes("\0")) {
     throw new CacheError(`a repository name cannot hold the NUL character, got ${JSON.stringify(settings.name)}`);
   }
+  if (hasLoneSurrogate(settings.name)) throw loneSurrogate("a repository name", settings.name);
   const seen = new Set<string>();
   for (const field of fields) {
     if (typeof field !== "string" || field.length === 0 || field.includes("\0")) {
@@ -606,7 +658,14 @@ function validateFields(settings: ResponseRepositorySettings<unknown>): void {
         `settings "${settings.name}" has a field that is not a non-empty string without NUL: ${describeValue(field)}`,
       );
     }
+    if (hasLoneSurrogate(field)) throw loneSurrogate(`a field of settings "${settings.name}"`, field);
     const folded = field.toLowerCase();
+    if (SYSTEM_COLUMNS.has(folded)) {
+      throw new CacheError(
+        `settings "${settings.name}" cannot use the field name "${field}": ` +
+          `${[...SYSTEM_COLUMNS].join(", ")} (in any case) are kept by SQLite or PostgreSQL for themselves`,
+      );
+    }
     if (RESERVED_FIELDS.has(folded)) {
       throw new CacheError(
         `settings "${settings.name}" cannot use the field name "${field}": ` +

@@ -11,7 +11,8 @@ const NAME = "JSONPayloadHandler";
  * Stores payloads as JSON text and returns them parsed.
  *
  * Text, bytes and responses are taken as JSON text: they are checked to be JSON and stored exactly
- * as given, so a cached body is byte for byte the body the origin sent. Any other value is
+ * as given, so a cached body is byte for byte the body the origin sent (a leading UTF-8 byte-order
+ * mark included, which parsing skips, as `Response.json()` does). Any other value is
  * converted with `JSON.stringify`, and refused when JSON cannot represent it (a function, a symbol,
  * a BigInt, a non-finite number, a cycle). As with `JSON.stringify`, object properties whose value is
  * `undefined` are left out.
@@ -60,9 +61,13 @@ function textOf(payload: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Parses JSON text. One leading byte-order mark is skipped, as `Response.json()` skips it (the
+ * Encoding standard's UTF-8 decode); the stored text keeps it, as the origin sent it.
+ */
 function parse(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (cause) {
     const preview = text.length > 60 ? `${text.slice(0, 60)}…` : text;
     throw new PayloadHandlerError(`${NAME} got text that is not JSON: ${JSON.stringify(preview)}`, { cause });

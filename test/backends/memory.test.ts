@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, defineSettings, MemoryCache } from "../../src/index.js";
+import { CacheError, DEFAULT_MAX_BYTES, DEFAULT_MAX_ENTRIES, defineSettings, MemoryCache } from "../../src/index.js";
 
 const settings = (name: string) => defineSettings({ name, fields: ["id"], getKey: () => [null] });
 
@@ -26,7 +26,7 @@ describe("memory: bounds", () => {
     expect(await b.count()).toBe(2);
   });
 
-  it("evicts past maxBytes, and drops an entry larger than the whole budget at once", async () => {
+  it("evicts past maxBytes, least recently used first", async () => {
     const cache = new MemoryCache({ maxBytes: 4_000 });
     const repo = cache.createRepository(settings("r"));
     await cache.connect();
@@ -38,26 +38,54 @@ describe("memory: bounds", () => {
     expect(cache.byteCount).toBeLessThanOrEqual(4_000);
     expect(await repo.contains(["GET", "small1"])).toBe(false);
     expect(await repo.contains(["GET", "small4"])).toBe(true);
-    await repo.saveResponse([["GET", "huge"], "y".repeat(10_000)]);
-    expect(await repo.contains(["GET", "huge"])).toBe(false);
-    expect(cache.byteCount).toBeLessThanOrEqual(4_000);
   });
 
-  it("counts multi-byte text by its UTF-8 size", async () => {
+  it("refuses an entry larger than maxBytes before evicting anything, and keeps what it held", async () => {
+    const cache = new MemoryCache({ maxBytes: 1_000_000 });
+    const repo = cache.createRepository(settings("r"));
+    await cache.connect();
+    await repo.saveResponses(Array.from({ length: 50 }, (_, i) => [["GET", `s${i}`], `small ${i}`] as const));
+    await repo.saveResponse([["GET", "big"], "old"]);
+    const before = cache.byteCount;
+    const huge = "y".repeat(2_000_000);
+    await expect(repo.saveResponse([["GET", "big"], huge])).rejects.toThrow(CacheError);
+    await expect(repo.saveResponse([["GET", "big"], huge])).rejects.toThrow(/larger than maxBytes \(1000000\)/);
+    await expect(
+      repo.saveResponses([
+        [["GET", "s0"], "new"],
+        [["GET", "big"], huge],
+      ]),
+    ).rejects.toThrow(CacheError);
+    expect(cache.entryCount).toBe(51);
+    expect(cache.byteCount).toBe(before);
+    expect(await repo.getResponse(["GET", "s0"])).toBe("small 0");
+    expect(await repo.getResponse(["GET", "big"])).toBe("old");
+  });
+
+  it("counts text as V8 holds it: one byte a character up to U+00FF, two for a string with any other", async () => {
     const cache = new MemoryCache();
     const repo = cache.createRepository(settings("r"));
     await cache.connect();
-    await repo.saveResponse([["GET", "a"], "é".repeat(1_000)]);
-    const oneByte = cache.byteCount;
-    await repo.clear();
-    expect(cache.byteCount).toBe(0);
-    await repo.saveResponse([["GET", "a"], "e".repeat(1_000)]);
-    expect(oneByte - cache.byteCount).toBe(1_000);
+    const size = async (payload: string) => {
+      await repo.clear();
+      await repo.saveResponse([["GET", "a"], payload]);
+      return cache.byteCount;
+    };
+    const ascii = await size("e".repeat(1_000_000));
+    expect(ascii).toBeLessThan(1_001_000);
+    expect(await size("é".repeat(1_000_000))).toBe(ascii);
+    // One emoji in a mebibyte of ASCII: V8 holds the whole string at two bytes a character.
+    expect(await size(`${"a".repeat(1_048_576)}😀`)).toBeGreaterThanOrEqual(2 * (1_048_576 + 2));
   });
 
   it("refuses bounds that are not positive, naming the option", () => {
     expect(() => new MemoryCache({ maxEntries: 0 })).toThrow(/maxEntries/);
     expect(() => new MemoryCache({ maxEntries: 1.5 })).toThrow(RangeError);
     expect(() => new MemoryCache({ maxBytes: Number.NaN })).toThrow(/maxBytes/);
+  });
+
+  it("refuses options it does not take, naming the ones it does", () => {
+    expect(() => new MemoryCache({ busyTimeout: 5 } as never)).toThrow(TypeError);
+    expect(() => new MemoryCache({ maxByte: 5 } as never)).toThrow(/no option "maxByte".*maxEntries, maxBytes/);
   });
 });

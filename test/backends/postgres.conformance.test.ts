@@ -1,11 +1,12 @@
 import { PostgresCache } from "../../src/index.js";
-import { describeConformance } from "../conformance/suite.js";
+import { describeSessionModes } from "../conformance/session-modes.js";
+import { type ConformanceTarget, describeConformance } from "../conformance/suite.js";
 import { dropSchema, POSTGRES_URL, postgresUnavailable, testSchema } from "../helpers/postgres.js";
 
 const skip = await postgresUnavailable();
 let schema = testSchema();
 
-describeConformance({
+const target: ConformanceTarget = {
   name: "postgres",
   persistent: true,
   skip,
@@ -14,4 +15,7 @@ describeConformance({
     await dropSchema(schema);
     schema = testSchema();
   },
-});
+};
+
+describeConformance(target);
+describeSessionModes(target);

@@ -1,6 +1,7 @@
 /**
- * `pg` is an optional peer dependency: nothing loads it until a PostgreSQL cache connects, and
- * without it connecting fails with a CacheError that says what to install. Each case runs in a
+ * `pg` is an optional peer dependency: nothing loads it until `ResponseCache.create` makes a
+ * PostgreSQL cache or one connects, and without it both fail with a CacheError that says what to
+ * install. Each case runs in a
  * fresh process, so that no other test has loaded `pg` before.
  */
 import { execFile } from "node:child_process";
@@ -23,13 +24,14 @@ async function child(mode: "lazy" | "missing", url: string): Promise<Record<stri
 }
 
 describe("loading pg", () => {
-  it.skipIf(skip !== undefined)("loads pg only when a PostgreSQL cache connects", async () => {
+  it.skipIf(skip !== undefined)("loads pg only when create() makes a PostgreSQL cache or one connects", async () => {
     const schema = testSchema("loading");
     try {
       const report = await child("lazy", `${POSTGRES_URL}?schema=${schema}`);
       expect(report).toEqual({
         afterImport: false,
-        afterCreate: false,
+        afterConstruct: false,
+        afterCreate: true,
         connected: true,
         afterConnect: true,
         isPostgres: true,
@@ -39,15 +41,15 @@ describe("loading pg", () => {
     }
   });
 
-  it("names the package to install when pg is missing", async () => {
+  it("names the package to install when pg is missing: create() rejects, and connect() fails", async () => {
     // No server is needed: the driver is loaded before any connection is made.
     const report = await child("missing", "postgres://postgres@127.0.0.1:1/none");
     expect(report.afterImport).toBe(false);
     expect(report.isPostgres).toBe(true);
-    expect(report.error).toEqual({
-      name: "CacheError",
-      message: 'the PostgreSQL backend needs the "pg" package: npm install pg',
-    });
+    const hint = { name: "CacheError", message: 'the PostgreSQL backend needs the "pg" package: npm install pg' };
+    expect(report.createError).toEqual(hint);
+    expect(report.afterCreate).toBeUndefined();
+    expect(report.error).toEqual(hint);
     expect(report.afterConnect).toBe(false);
   });
 });

@@ -63,7 +63,10 @@ describe("redis backend: options", () => {
   });
 
   it("refuses bad options with errors that name them", () => {
-    expect(() => RedisCache.connect("http://127.0.0.1:6379")).toThrow(/redis:\/\/ or rediss:\/\//);
+    expect(() => RedisCache.connect("http://127.0.0.1:6379")).toThrow(/redis:\/\/.*rediss:\/\//);
+    expect(() => RedisCache.connect("redis:127.0.0.1")).toThrow(TypeError);
+    expect(() => RedisCache.connect("redis:127.0.0.1")).toThrow(/got "redis:127\.0\.0\.1"/);
+    expect(() => new RedisCache({ maxBytes: 1 } as never)).toThrow(/no option "maxBytes".*prefix, timeout/);
     expect(() => RedisCache.connect("not a url")).toThrow(TypeError);
     expect(() => new RedisCache({ prefix: "a{b}" })).toThrow(RangeError);
     expect(() => new RedisCache({ prefix: "" })).toThrow(/prefix/);
@@ -419,19 +422,16 @@ describe.skipIf(noServerBinary !== undefined)("redis backend: server commands", 
 });
 
 describe("redis backend: without ioredis", () => {
-  it("loads the library, and fails to connect with a CacheError that says what to install", async () => {
+  it("loads the library; create() rejects, and connect() fails, with a CacheError that says what to install", async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ["--import", "tsx", "--import", "./test/fixtures/redis-no-driver-hook.mjs", "test/fixtures/redis-no-driver.ts"],
       { timeout: 20_000 },
     );
-    expect(JSON.parse(stdout)).toEqual({
-      loaded: true,
-      type: "redis",
-      error: {
-        cacheError: true,
-        message: 'the Redis backend needs the "ioredis" package, which is not installed: npm install ioredis',
-      },
-    });
+    const hint = {
+      cacheError: true,
+      message: 'the Redis backend needs the "ioredis" package, which is not installed: npm install ioredis',
+    };
+    expect(JSON.parse(stdout)).toEqual({ loaded: true, createError: hint, connectError: hint });
   });
 });

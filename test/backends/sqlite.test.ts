@@ -50,12 +50,75 @@ describe("SQLite: opening", () => {
     expect(() => new SQLiteCache("")).toThrow(TypeError);
     expect(() => new SQLiteCache("x", { busyTimeout: -1 })).toThrow(/busyTimeout/);
     expect(() => new SQLiteCache("x", { synchronous: "off" as never })).toThrow(/synchronous/);
+    expect(() => new SQLiteCache("x", { maxBytes: 1_000 } as never)).toThrow(TypeError);
+    expect(() => new SQLiteCache("x", { maxBytes: 1_000 } as never)).toThrow(
+      /SQLiteCache has no option "maxBytes"; expected .*expire.*busyTimeout, synchronous/,
+    );
+  });
+
+  it("reads file: URIs as SQLite does: relative paths, an authority, :memory:, mode and cache", async () => {
+    const path = (uri: string) => SQLiteCache.connect(uri).path;
+    expect(path("file::memory:?cache=shared")).toBe(IN_MEMORY);
+    expect(path("file::memory:")).toBe(IN_MEMORY);
+    expect(path("file:memdb1?mode=memory&cache=shared")).toBe(IN_MEMORY);
+    expect(path("file:data.db")).toBe("data.db");
+    expect(path("file:dir/my%20data.db?cache=private#ignored")).toBe("dir/my data.db");
+    expect(path("file:/abs/data.db")).toBe("/abs/data.db");
+    expect(path("file:///abs/data.db?mode=rwc")).toBe("/abs/data.db");
+    expect(path("file://localhost/abs/data.db")).toBe("/abs/data.db");
+    expect(path("FILE:data.db")).toBe("data.db");
+    for (const [uri, why] of [
+      ["file://example.com/data.db", /authority/],
+      ["file:data.db?mode=ro", /mode=ro.*a cache writes/],
+      ["file:data.db?mode=rwx", /mode must be/],
+      ["file:data.db?cache=sometimes", /cache must be/],
+      ["file:data.db?vfs=unix-none", /"vfs" is not supported; the supported ones are mode, cache/],
+      ["file:", /names no file/],
+      ["file:bad%zz", /escape/],
+    ] as const) {
+      expect(() => SQLiteCache.connect(uri), uri).toThrow(CacheError);
+      expect(() => SQLiteCache.connect(uri), uri).toThrow(why);
+    }
+
+    // In memory: nothing is written to the disk, under the working folder or at its root.
+    const memory = SQLiteCache.connect("file::memory:?cache=shared");
+    memory.createRepository(settings());
+    await memory.connect();
+    await (memory.get("items") as SQLiteTable).saveResponse([["GET", "a"], "in memory"]);
+    expect(await (memory.get("items") as SQLiteTable).getResponse(["GET", "a"])).toBe("in memory");
+    await memory.close();
+    expect(existsSync(":memory:")).toBe(false);
+    expect(existsSync("/:memory:")).toBe(false);
+
+    // mode=rw opens a file that exists and never creates one; rwc creates it.
+    const missing = join(folder.path, "missing.sqlite");
+    await expect(SQLiteCache.connect(`file://${missing}?mode=rw`).connect()).rejects.toThrow(CacheError);
+    expect(existsSync(missing)).toBe(false);
+    const created = SQLiteCache.connect(`file:${join(folder.path, "made", "new.sqlite")}`);
+    await created.connect();
+    await created.close();
+    expect(existsSync(join(folder.path, "made", "new.sqlite"))).toBe(true);
+    const reopened = SQLiteCache.connect(`file://${join(folder.path, "made", "new.sqlite")}?mode=rw`);
+    await reopened.connect();
+    await reopened.close();
   });
 
   it("picks the backend from a path or URL in ResponseCache.create", async () => {
     const file = await ResponseCache.create(join(folder.path, "made"));
     expect(file).toBeInstanceOf(SQLiteCache);
-    expect((file as SQLiteCache).path).toBe(join(folder.path, "made"));
+    // A plain path gets the .sqlite suffix, as connectWithPath gives it.
+    expect((file as SQLiteCache).path).toBe(join(folder.path, "made.sqlite"));
+    expect(((await ResponseCache.create("db")) as SQLiteCache).path).toBe("db.sqlite");
+    expect(((await ResponseCache.create("x.sqlite")) as SQLiteCache).path).toBe("x.sqlite");
+    expect(((await ResponseCache.create(":memory:")) as SQLiteCache).path).toBe(IN_MEMORY);
+    expect(((await ResponseCache.create("sqlite:plain")) as SQLiteCache).path).toBe("plain");
+    // A bare backend name would make a file of that name: refused, with the forms that work.
+    for (const word of ["memory", "Memory", "redis", "postgres"]) {
+      await expect(ResponseCache.create(word)).rejects.toThrow(CacheError);
+    }
+    await expect(ResponseCache.create("memory")).rejects.toThrow(/"memory:".*"\.\/memory"/);
+    await expect(ResponseCache.create("redis:127.0.0.1")).rejects.toThrow(/"redis:127\.0\.0\.1"/);
+    await expect(ResponseCache.create("postgres:127.0.0.1")).rejects.toThrow(/"postgres:127\.0\.0\.1"/);
     expect(await ResponseCache.create("sqlite::memory:")).toBeInstanceOf(SQLiteCache);
     expect(await ResponseCache.create("memory:")).toBeInstanceOf(MemoryCache);
     await expect(ResponseCache.create("ftp://example.com/x")).rejects.toThrow(/no backend for "ftp:"/);

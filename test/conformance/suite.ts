@@ -14,6 +14,7 @@ import {
   type JSONValue,
   type Key,
   type KeyRequest,
+  MAX_EXPIRE,
   PayloadHandlerError,
   type ResponseCache,
   ResponseRepositorySettings,
@@ -252,6 +253,37 @@ export function describeConformance(target: ConformanceTarget): void {
         // 31 January + 1 month is the last day of February.
         expect((await monthly.getEntry(["GET", "a", "v1"]))?.expiresAt).toBe(Date.UTC(2026, 1, 28, 12, 0, 0));
         expect((await hourly.getEntry(["GET", "a", "v1"]))?.expiresAt).toBe(START + 3_600_000);
+      });
+
+      it("returns an expired entry that the backend still holds to getEntry with includeExpired", async () => {
+        const { repo } = await openTracks({ expire: 1_000 });
+        const key: Key = ["GET", "a", "v1"];
+        await repo.saveResponse([key, { name: "a" }]);
+        expect((await repo.getEntry(key, { includeExpired: true }))?.expiresAt).toBe(START + 1_000);
+        clock = START + 5_000;
+        expect(await repo.getEntry(key)).toBeUndefined();
+        const expired = await repo.getEntry(key, { includeExpired: true });
+        expect(expired).toMatchObject({ key, name: "a", cachedAt: START, expiresAt: START + 1_000 });
+        expect(expired?.payload).toBe('{"name":"a"}');
+        expect(await repo.getEntry(["GET", "missing", "v1"], { includeExpired: true })).toBeUndefined();
+      });
+
+      it("refuses an expiry longer than MAX_EXPIRE at construction, and keeps one of exactly that", async () => {
+        for (const expire of [{ years: 300_000 }, 2 ** 53 + 2, 1e300, MAX_EXPIRE + 1, { years: 1_000, days: 2 }]) {
+          await expect(target.makeCache({ expire })).rejects.toThrow(/at most/);
+          await expect(target.makeCache({ expire })).rejects.toThrow(RangeError);
+        }
+        const { cache, repo } = await openTracks({ expire: MAX_EXPIRE });
+        expect(() => cache.createRepository(tracks("far"), { expire: { years: 300_000 } })).toThrow(RangeError);
+        const key: Key = ["GET", "a", "v1"];
+        await repo.saveResponse([key, { name: "a" }]);
+        expect((await repo.getEntry(key))?.expiresAt).toBe(START + MAX_EXPIRE);
+        expect(await repo.getResponse(key)).toEqual({ name: "a" });
+        expect(await repo.count(false)).toBe(1);
+        const years = cache.createRepository(tracks("years"), { expire: { years: 1_000 } });
+        await years.create();
+        await years.saveResponse([key, { name: "y" }]);
+        expect((await years.getEntry(key))?.expiresAt).toBe(Date.UTC(3026, 0, 31, 12, 0, 0));
       });
 
       it("refuses a non-finite, zero or negative expiry at construction", async () => {
@@ -523,6 +555,37 @@ export function describeConformance(target: ConformanceTarget): void {
         expect(await albums.getResponse(["GET", "keep", "v1"])).toEqual({ name: "album" });
       });
 
+      it("refuses field names that a database keeps for itself, in any case, on every backend", async () => {
+        const cache = await open();
+        const names = ["rowid", "ROWID", "oid", "_rowid_", "xmin", "xmax", "cmin", "cmax", "ctid", "tableoid", "XMin"];
+        for (const field of names) {
+          const settings = defineSettings({ name: `f-${field}`, fields: ["id", field], getKey: () => [null, null] });
+          expect(() => cache.createRepository(settings)).toThrow(CacheError);
+          expect(() => cache.createRepository(settings)).toThrow(/kept by/);
+        }
+        expect(cache.size).toBe(0);
+      });
+
+      it("refuses key parts, names and fields that hold a lone UTF-16 surrogate, which no store keeps apart", async () => {
+        const { cache, repo } = await openTracks();
+        for (const part of ["\ud800", "a\udc00b", "\udc00\ud800"]) {
+          const key: Key = ["GET", part, "v1"];
+          await expect(repo.saveResponse([key, { name: "x" }])).rejects.toThrow(/lone UTF-16 surrogate/);
+          await expect(repo.getResponse(key)).rejects.toThrow(CacheError);
+          await expect(repo.getEntries([key])).rejects.toThrow(CacheError);
+          await expect(repo.saveResponses([[key, { name: "x" }]])).rejects.toThrow(CacheError);
+        }
+        await expect(repo.getResponse(["\ud800", "a", "v1"])).rejects.toThrow(CacheError);
+        expect(() => cache.createRepository(tracks("bad\ud800"))).toThrow(CacheError);
+        expect(() =>
+          cache.createRepository(defineSettings({ name: "f", fields: ["x\udfff"], getKey: () => [null] })),
+        ).toThrow(CacheError);
+        // A well-formed pair is an ordinary character.
+        await repo.saveResponse([["GET", "\ud83d\ude00", "v1"], { name: "smile" }]);
+        expect(await repo.getEntries([["GET", "\ud83d\ude00", "v1"]])).toMatchObject([{ name: "smile" }]);
+        expect(await repo.count()).toBe(1);
+      });
+
       it("refuses a duplicate name, a field named like a stored column, and a repeated field", async () => {
         const cache = await open({}, (c) => {
           c.createRepository(tracks("tracks"));
@@ -588,6 +651,16 @@ export function describeConformance(target: ConformanceTarget): void {
         expect(await cache.deleteResponse(album)).toBe(true);
         expect(await cache.deleteResponse(album)).toBe(false);
         expect(await (cache.get("tracks") as AnyRepository).count()).toBe(1);
+      });
+
+      it("refuses a bare Response with the repository's message, and unknown options naming the valid ones", async () => {
+        const { cache } = await openTracks();
+        await expect(cache.saveResponse(jsonResponse({}) as never)).rejects.toThrow(/needs the request/);
+        await expect(cache.saveResponses([jsonResponse({})] as never)).rejects.toThrow(/needs the request/);
+        await expect(target.makeCache({ expires: 1_000 } as never)).rejects.toThrow(TypeError);
+        await expect(target.makeCache({ expires: 1_000 } as never)).rejects.toThrow(
+          /no option "expires".*repositoryGetter, expire/,
+        );
       });
 
       it("creates a repository added after it connected", async () => {

@@ -1,8 +1,9 @@
 /**
  * Run in a child process by postgres.loading.test.ts. Mode "lazy": reports whether the `pg` package
- * is loaded after importing requestful, after making a PostgreSQL cache, and after connecting it.
- * Mode "missing": makes `pg` impossible to resolve (as when it is not installed), then reports the
- * error that connecting gives. Prints one line of JSON.
+ * is loaded after importing requestful, after constructing a PostgreSQL cache, after
+ * `ResponseCache.create` made one, and after connecting it. Mode "missing": makes `pg` impossible to
+ * resolve (as when it is not installed), then reports the errors that `ResponseCache.create` and
+ * connecting a cache constructed directly give. Prints one line of JSON.
  */
 import { createRequire, register } from "node:module";
 
@@ -22,13 +23,20 @@ if (mode === "missing") {
 
 const { PostgresCache, ResponseCache } = await import("../../src/index.js");
 const report: Record<string, unknown> = { afterImport: pgLoaded() };
-const cache = await ResponseCache.create(url);
-report.afterCreate = pgLoaded();
+const describe = (error: unknown) => ({ name: (error as Error).name, message: (error as Error).message });
+let cache = PostgresCache.connect(url);
+report.afterConstruct = pgLoaded();
+try {
+  cache = (await ResponseCache.create(url)) as typeof cache;
+  report.afterCreate = pgLoaded();
+} catch (error) {
+  report.createError = describe(error);
+}
 try {
   await cache.connect();
   report.connected = true;
 } catch (error) {
-  report.error = { name: (error as Error).name, message: (error as Error).message };
+  report.error = describe(error);
 }
 report.afterConnect = pgLoaded();
 report.isPostgres = cache instanceof PostgresCache;

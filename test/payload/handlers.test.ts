@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { BytesPayloadHandler, JSONPayloadHandler, PayloadHandlerError, StringPayloadHandler } from "../../src/index.js";
+import {
+  BytesPayloadHandler,
+  defineSettings,
+  JSONPayloadHandler,
+  MemoryCache,
+  PayloadHandlerError,
+  StringPayloadHandler,
+} from "../../src/index.js";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -55,6 +62,29 @@ describe("JSONPayloadHandler", () => {
     expect(await handler.serialize(encode(text))).toBe(text);
     expect(await handler.serialize(new Response(text))).toBe(text);
     expect(await handler.deserialize(text)).toEqual({ b: 1, a: [1, 2.5] });
+  });
+
+  it("accepts JSON after a UTF-8 byte-order mark, as Response.json() does, and keeps the bytes as they came", async () => {
+    const withMark = Uint8Array.from([0xef, 0xbb, 0xbf, ...encode('{"a":1}')]);
+    expect(await new Response(withMark).json()).toEqual({ a: 1 });
+    expect(handler.serializeSync(withMark)).toBe('\ufeff{"a":1}');
+    expect(await handler.serialize(withMark)).toBe('\ufeff{"a":1}');
+    expect(handler.deserializeSync(withMark)).toEqual({ a: 1 });
+    expect(await handler.deserialize('\ufeff{"a":1}')).toEqual({ a: 1 });
+    expect(await handler.deserialize(new Response(withMark))).toEqual({ a: 1 });
+    // Through a repository: the stored payload is the origin's bytes, mark included.
+    const cache = new MemoryCache();
+    const repo = cache.createRepository(
+      defineSettings({ name: "r", fields: ["id"], getKey: () => ["1"], payloadHandler: new JSONPayloadHandler() }),
+    );
+    await cache.connect();
+    const request = new Request("https://api.example.com/r/1");
+    expect(await repo.saveResponse({ request, response: new Response(withMark) })).toBe(true);
+    expect(await repo.getResponse(request)).toEqual({ a: 1 });
+    expect((await repo.getEntry(request))?.payload).toBe('\ufeff{"a":1}');
+    // A mark anywhere else is not JSON.
+    expect(() => handler.deserializeSync('{"a":\ufeff1}')).toThrow(PayloadHandlerError);
+    expect(() => handler.deserializeSync('\ufeff\ufeff{"a":1}')).toThrow(PayloadHandlerError);
   });
 
   it("stringifies values, leaving out undefined properties as JSON.stringify does", async () => {

@@ -1,5 +1,5 @@
 import { describeValue } from "../../../describe.js";
-import { type CacheOptions, ResponseCache } from "../../cache.js";
+import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { MemoryRepository } from "./repository.js";
@@ -10,19 +10,24 @@ export interface MemoryCacheOptions extends CacheOptions {
   /**
    * The most entries the cache holds, across all its repositories; the least recently used go first.
    * @default 10_000
+   * @example 1_000
    */
   maxEntries?: number;
   /**
    * The most bytes the cache holds (payloads, keys, headers and URLs, plus a small overhead per
-   * entry), across all its repositories; the least recently used go first. An entry larger than
-   * this on its own is evicted as soon as it is written.
+   * entry), across all its repositories; the least recently used go first. Text counts as V8 holds
+   * it: one byte a character, or two when any character is beyond U+00FF. An entry larger than this
+   * on its own is refused with a `CacheError` before anything is evicted.
    * @default 67_108_864 (64 MiB)
+   * @example 256 * 1024 * 1024
    */
   maxBytes?: number;
 }
 
 export const DEFAULT_MAX_ENTRIES = 10_000;
 export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+const OPTIONS = [...CACHE_OPTIONS, "maxEntries", "maxBytes"];
 
 /**
  * A cache in process memory: nothing to run, nothing kept after exit, bounded by entry count and
@@ -36,6 +41,7 @@ export class MemoryCache extends ResponseCache<MemoryRepository> {
   readonly #store: MemoryStore;
 
   constructor(options: MemoryCacheOptions = {}) {
+    checkOptionNames(options, OPTIONS, "MemoryCache");
     super({ name: "memory", ...options });
     const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;

@@ -1,3 +1,4 @@
+import { CacheError } from "../../../errors.js";
 import type { StoredPayload } from "../../../payload/handler.js";
 import type { Key } from "../../../types.js";
 import type { CacheEntry } from "../../entry.js";
@@ -26,9 +27,10 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
     this.#clear(undefined);
   }
 
-  #live(key: K, now: number): MemoryItem | undefined {
+  /** The item for a key, if it is live at `now` (expired or not when `now` is undefined). */
+  #live(key: K, now: number | undefined): MemoryItem | undefined {
     const item = this.#table.get(keyId(key));
-    if (item === undefined || item.entry.expiresAt <= now) return undefined;
+    if (item === undefined || (now !== undefined && item.entry.expiresAt <= now)) return undefined;
     this.#store.touch(item);
     return item;
   }
@@ -38,7 +40,7 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
     return typeof payload === "string" || payload === undefined ? payload : payload.slice();
   }
 
-  protected override async readEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+  protected override async readEntry(key: K, now: number | undefined): Promise<CacheEntry<K> | undefined> {
     const item = this.#live(key, now);
     return item === undefined ? undefined : (copy(item.entry) as CacheEntry<K>);
   }
@@ -58,12 +60,22 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
   }
 
   protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
-    for (const entry of entries) {
+    // Measured first: an entry that can never fit is refused before anything is evicted or written.
+    const ids = entries.map((entry) => keyId(entry.key));
+    const sizes = entries.map((entry, i) => sizeOf(ids[i] as string, entry));
+    for (const [i, size] of sizes.entries()) {
+      if (size > this.#store.maxBytes) {
+        throw new CacheError(
+          `an entry of ${size} bytes (key ${ids[i]}) is larger than maxBytes (${this.#store.maxBytes}) of the ` +
+            "memory cache on its own; it is not stored, and nothing was evicted for it",
+        );
+      }
+    }
+    for (const [i, entry] of entries.entries()) {
       // Copied in and out (a shallow copy, and the bytes), so that no caller holds what is stored.
       // Freezing would do the same at many times the cost.
       const stored = copy(entry);
-      const id = keyId(entry.key);
-      this.#store.put({ id, entry: stored, size: sizeOf(id, stored), table: this.#table });
+      this.#store.put({ id: ids[i] as string, entry: stored, size: sizes[i] as number, table: this.#table });
     }
     this.#store.evict();
   }
@@ -120,14 +132,25 @@ function copy(entry: CacheEntry): CacheEntry {
   return { ...entry, key: [...entry.key] as unknown as Key, payload };
 }
 
+/** The bytes an entry holds: its text as V8 holds it, its bytes, and a fixed overhead. */
 function sizeOf(id: string, entry: CacheEntry): number {
-  const payload = typeof entry.payload === "string" ? Buffer.byteLength(entry.payload) : entry.payload.byteLength;
+  const payload = typeof entry.payload === "string" ? textSize(entry.payload) : entry.payload.byteLength;
   return (
     ENTRY_OVERHEAD +
-    id.length * 2 +
+    textSize(id) +
     payload +
-    (entry.headers?.length ?? 0) * 2 +
-    (entry.url?.length ?? 0) * 2 +
-    (entry.name?.length ?? 0) * 2
+    (entry.headers === null ? 0 : textSize(entry.headers)) +
+    (entry.url === null ? 0 : textSize(entry.url)) +
+    (entry.name === null ? 0 : textSize(entry.name))
   );
 }
+
+/**
+ * The bytes V8 holds for text: one a character when every character is Latin-1 (U+0000 to U+00FF),
+ * else two a character for the whole string.
+ */
+function textSize(text: string): number {
+  return TWO_BYTE.test(text) ? text.length * 2 : text.length;
+}
+
+const TWO_BYTE = /[\u0100-\uffff]/;

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
-import { type CacheOptions, ResponseCache } from "../../cache.js";
+import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { messageOf, PostgresDriver, query, transaction } from "./driver.js";
@@ -24,6 +24,8 @@ import { PostgresTable } from "./table.js";
 export const DEFAULT_TIMEOUT = 1_000;
 /** How many connections a cache opens at most, unless the `poolSize` option says otherwise. */
 export const DEFAULT_POOL_SIZE = 10;
+
+const OPTIONS = [...CACHE_OPTIONS, "pool", "url", "schema", "timeout", "poolSize", "onError"];
 
 /** Options of a PostgreSQL cache. */
 export interface PostgresCacheOptions extends CacheOptions {
@@ -89,6 +91,7 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`PostgresCache options must be an object, got ${describeValue(options)}`);
     }
+    checkOptionNames(options, OPTIONS, "PostgresCache");
     const { pool, url } = options;
     if (pool !== undefined && url !== undefined) {
       throw new TypeError("PostgresCache takes a pool or a url, not both");
@@ -237,6 +240,14 @@ async function prepareSchema(client: PoolClient, schema: string): Promise<void> 
   }
 }
 
+/** A URL as text, its password replaced. */
+function redactPassword(url: URL): string {
+  if (url.password === "") return url.href;
+  const copy = new URL(url.href);
+  copy.password = "***";
+  return copy.href;
+}
+
 /** The connection string for `pg`, the schema named in the URL, and a name without the password. */
 function parseUrl(url: string | URL): { connectionString: string; schema: string | undefined; name: string } {
   let parsed: URL;
@@ -245,8 +256,10 @@ function parseUrl(url: string | URL): { connectionString: string; schema: string
   } catch (cause) {
     throw new TypeError(`url must be a postgres:// URL, got ${describeValue(url)}`, { cause });
   }
-  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
-    throw new TypeError(`url must start with postgres:// or postgresql://, got ${JSON.stringify(parsed.protocol)}`);
+  if ((parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") || !/^[a-z]+:\/\//i.test(parsed.href)) {
+    throw new TypeError(
+      `url must be postgres://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE or postgresql://…, got ${JSON.stringify(redactPassword(parsed))}`,
+    );
   }
   const schema = parsed.searchParams.get("schema") ?? undefined;
   parsed.searchParams.delete("schema");

@@ -1,6 +1,6 @@
 import { debuglog } from "node:util";
 import type { CustomTypesConfig, Pool, PoolClient, PoolConfig, QueryArrayConfig } from "pg";
-import { CacheError } from "../../../errors.js";
+import { CacheError, CacheTimeoutError } from "../../../errors.js";
 
 /** The part of the `pg` module that this backend uses. */
 export interface PgModule {
@@ -37,12 +37,26 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** A backend call that ran out of time. The repository wraps it in a `CacheError` that names itself. */
-export class DeadlineError extends Error {
-  override name = "DeadlineError";
-  constructor(timeout: number) {
-    super(`PostgreSQL did not answer within ${timeout} ms (the timeout option)`);
+/** A backend call that ran out of time. The repository gives it a message that names itself. */
+export class DeadlineError extends CacheTimeoutError {
+  override name = "CacheTimeoutError";
+  constructor(timeout: number, cause?: unknown) {
+    super(`PostgreSQL did not answer within ${timeout} ms (the timeout option)`, {
+      timeout,
+      ...(cause === undefined ? {} : { cause }),
+    });
   }
+}
+
+/**
+ * `pg`'s own timeouts, set to the same deadline, may fire first: waiting for a connection, or
+ * connecting. They mean the same, so they become a `DeadlineError` too.
+ */
+function asDeadline(error: unknown, timeout: number): unknown {
+  if (error instanceof DeadlineError || !(error instanceof Error)) return error;
+  return /timeout exceeded when trying to connect|connection timeout/i.test(error.message)
+    ? new DeadlineError(timeout, error)
+    : error;
 }
 
 // Results come back as text (the default protocol format). These parsers cover the column types that
@@ -242,7 +256,7 @@ export class PostgresDriver {
             (late) => late.release(),
             () => {},
           );
-          throw error;
+          throw asDeadline(error, this.timeout);
         }
         const reused = this.#watched.has(client);
         if (!reused) {
@@ -251,18 +265,23 @@ export class PostgresDriver {
           client.on("error", this.#clientError);
           this.#watched.add(client);
         }
-        const running = work(client, deadline.extend);
+        // Released in `finally`, whatever throws: work that throws before its first await (a value
+        // it cannot convert) must give the connection back as surely as a statement that fails.
+        let failure: { error: unknown } | undefined;
+        let running: Promise<T> | undefined;
         try {
-          const result = await Promise.race([running, deadline.expired]);
-          client.release();
-          return result;
+          running = work(client, deadline.extend);
+          return await Promise.race([running, deadline.expired]);
         } catch (error) {
-          running.catch(() => {});
-          // The connection may be mid-statement or mid-transaction: destroy it rather than reuse it.
-          client.release(error instanceof Error ? error : true);
-          if (!(repeatable && reused && isDeadConnection(error))) throw error;
-          debug("retrying on another connection: %s", messageOf(error));
+          running?.catch(() => {});
+          failure = { error };
+        } finally {
+          // After a failure the connection may be mid-statement or mid-transaction: destroy it
+          // rather than reuse it.
+          client.release(failure === undefined ? undefined : failure.error instanceof Error ? failure.error : true);
         }
+        if (!(repeatable && reused && isDeadConnection(failure.error))) throw asDeadline(failure.error, this.timeout);
+        debug("retrying on another connection: %s", messageOf(failure.error));
       }
     } finally {
       deadline.clear();

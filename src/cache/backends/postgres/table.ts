@@ -200,9 +200,13 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
     return row === undefined ? undefined : toPayload(row[0], row[1], row[2]);
   }
 
-  protected override async readEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+  protected override async readEntry(key: K, now: number | undefined): Promise<CacheEntry<K> | undefined> {
     const json = keyJson(key);
-    const { rows } = await this.#driver.run((client) => query(client, this.#sql.selectEntry, [json, toTimestamp(now)]));
+    const { rows } = await this.#driver.run((client) =>
+      now === undefined
+        ? query(client, this.#sql.selectAnyEntry, [json])
+        : query(client, this.#sql.selectEntry, [json, toTimestamp(now)]),
+    );
     const row = rows[0];
     return row === undefined ? undefined : toEntry(row, new Map([[json, key]]));
   }
@@ -414,6 +418,8 @@ class Statements {
   readonly indexName: string;
   readonly selectPayload: Statement;
   readonly selectEntry: Statement;
+  /** The entry for a key, expired or not. */
+  readonly selectAnyEntry: Statement;
   readonly exists: Statement;
   readonly selectMany: Statement;
   readonly countAll: Statement;
@@ -448,6 +454,7 @@ class Statements {
       `SELECT "payload", "payload_bytes", "payload_is_text" FROM ${t} WHERE ${one} AND ${live}`,
     );
     this.selectEntry = named(`SELECT ${ENTRY_COLUMNS} FROM ${t} WHERE ${one} AND ${live}`);
+    this.selectAnyEntry = named(`SELECT ${ENTRY_COLUMNS} FROM ${t} WHERE ${one}`);
     this.exists = named(`SELECT 1 FROM ${t} WHERE ${one} AND ${live}`);
     this.selectMany = named(`SELECT ${ENTRY_COLUMNS} FROM ${t} WHERE ${many} AND ${live}`);
     this.countAll = named(`SELECT count(*) FROM ${t}`);

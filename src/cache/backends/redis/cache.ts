@@ -1,7 +1,7 @@
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
-import { type CacheOptions, ResponseCache } from "../../cache.js";
+import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { type RedisClient, RedisLink, withDeadline } from "./connection.js";
@@ -20,6 +20,8 @@ export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 const MAX_TIMER = 2 ** 31 - 1;
 /** The longest pause between two attempts to reconnect, in milliseconds. */
 const MAX_RECONNECT_DELAY = 1_000;
+
+const OPTIONS = [...CACHE_OPTIONS, "url", "client", "prefix", "timeout", "keepExpired", "redisOptions", "onError"];
 
 /** Options of a Redis cache. */
 export interface RedisCacheOptions extends CacheOptions {
@@ -116,6 +118,7 @@ export class RedisCache extends ResponseCache<RedisRepository> {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`RedisCache options must be an object, got ${describeValue(options)}`);
     }
+    checkOptionNames(options, OPTIONS, "RedisCache");
     const { url, client } = options;
     if (url !== undefined && client !== undefined) {
       throw new TypeError("RedisCache takes a url or a client, not both");
@@ -223,8 +226,10 @@ export class RedisCache extends ResponseCache<RedisRepository> {
         // The connection is dropped below either way.
       }
     }
-    // Drops the connection, and stops reconnecting if the client was trying to.
-    client.disconnect();
+    // Drops the connection, and stops reconnecting if the client was trying to. A connection that
+    // QUIT ended is left alone: disconnecting it again would start a reconnection timer that keeps
+    // the process alive.
+    if (client.status !== "end") client.disconnect();
   }
 
   async #makeClient(): Promise<Redis> {
@@ -292,8 +297,10 @@ function parseUrl(url: unknown): string {
   } catch (cause) {
     throw new TypeError(`url must be a redis:// or rediss:// URL, got ${JSON.stringify(text)}`, { cause });
   }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new TypeError(`url must be a redis:// or rediss:// URL, got ${JSON.stringify(redact(text))}`);
+  if ((parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") || parsed.host === "") {
+    throw new TypeError(
+      `url must be redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or rediss://…, got ${JSON.stringify(redact(text))}`,
+    );
   }
   return text;
 }

@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
-import { CacheError } from "../../../errors.js";
+import { CacheError, CacheTimeoutError } from "../../../errors.js";
 import type { Script } from "./scripts.js";
 
 /** A client of the Redis backend: a single server, or a cluster. */
@@ -50,8 +50,8 @@ export class RedisLink {
 
   /**
    * Runs one round trip to the server. It fails at once with a `CacheError` while the client is
-   * not connected (it reconnects in the background), and with a `CacheError` when the server has
-   * not answered within the deadline.
+   * not connected (it reconnects in the background), and with a `CacheTimeoutError` when the server
+   * has not answered within the deadline.
    */
   run<T>(work: (client: RedisClient) => Promise<T>): Promise<T> {
     const client = this.client;
@@ -87,8 +87,13 @@ export class RedisLink {
     );
   }
 
-  #late(): CacheError {
-    return new CacheError(`Redis at ${this.label} did not answer within ${this.timeout} ms`);
+  #late(): CacheTimeoutError {
+    return new CacheTimeoutError(
+      `Redis at ${this.label} did not answer within ${this.timeout} ms (the timeout option)`,
+      {
+        timeout: this.timeout,
+      },
+    );
   }
 }
 

@@ -61,9 +61,9 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
     return value === null ? undefined : decodePayload(value, now);
   }
 
-  protected override async readEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+  protected override async readEntry(key: K, now: number | undefined): Promise<CacheEntry<K> | undefined> {
     const value = await this.#link.run((client) => client.getBuffer(this.keys.entry(keyId(key))));
-    return value === null ? undefined : decodeEntry(key, value, now);
+    return value === null ? undefined : decodeEntry(key, value, now ?? Number.NEGATIVE_INFINITY);
   }
 
   protected override async hasEntry(key: K, now: number): Promise<boolean> {

@@ -1,11 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import BetterSqlite3, { type Database } from "better-sqlite3";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
-import { type CacheOptions, ResponseCache } from "../../cache.js";
+import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { retryBusy } from "./busy.js";
@@ -14,6 +13,8 @@ import { SQLiteTable } from "./table.js";
 
 /** The path of an SQLite database held in memory only. */
 export const IN_MEMORY = ":memory:";
+
+const OPTIONS = [...CACHE_OPTIONS, "busyTimeout", "synchronous"];
 
 /** Options of an SQLite cache. */
 export interface SQLiteCacheOptions extends CacheOptions {
@@ -47,12 +48,15 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   readonly path: string;
   readonly #busyTimeout: number;
   readonly #synchronous: "full" | "normal";
+  /** Set by a `file:` URL with `mode=rw`: the file must exist, and is never created. */
+  #mustExist = false;
   #db: Database | undefined;
 
   constructor(path: string, options: SQLiteCacheOptions = {}) {
     if (typeof path !== "string" || path.length === 0) {
       throw new TypeError(`SQLiteCache takes a database path, got ${describeValue(path)}`);
     }
+    checkOptionNames(options, OPTIONS, "SQLiteCache");
     super({ name: path, ...options });
     this.path = path;
     this.#busyTimeout = options.busyTimeout ?? 5_000;
@@ -68,11 +72,26 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   }
 
   /**
-   * A cache for a path or URL: `sqlite::memory:` or `:memory:` for memory, `sqlite:PATH`,
-   * `sqlite:///ABSOLUTE/PATH`, a `file:` URL, or a plain path (used as it is).
+   * A cache for a path or URL, the path used as it is (no suffix added):
+   *
+   * - `:memory:`, `sqlite::memory:` or `sqlite://:memory:`: in memory;
+   * - `sqlite:PATH` (relative or absolute) or `sqlite:///ABSOLUTE/PATH`;
+   * - a `file:` URI as SQLite reads one: `file:data.db` (relative to the working folder),
+   *   `file:///abs/data.db` or `file://localhost/abs/data.db`, `%HH` escapes decoded;
+   *   `file::memory:` or `?mode=memory` for memory; `?mode=rwc` (the default) creates the file,
+   *   `?mode=rw` needs it to exist; `?cache=shared|private` is accepted, though each cache opens its
+   *   own database (better-sqlite3 opens no shared cache). `mode=ro` is refused, since a cache
+   *   writes, and so are other parameters;
+   * - a plain path.
+   *
+   * @example SQLiteCache.connect("file::memory:?cache=shared") // in memory
+   * @example SQLiteCache.connect("file:cache/api.sqlite?mode=rw") // ./cache/api.sqlite, which must exist
    */
   static connect(value: string | URL, options: SQLiteCacheOptions = {}): SQLiteCache {
-    return new SQLiteCache(parseLocation(value), options);
+    const location = parseLocation(value);
+    const cache = new SQLiteCache(location.path, options);
+    cache.#mustExist = location.mustExist;
+    return cache;
   }
 
   /** A cache in the file at `path`, with `.sqlite` added unless the name ends with it. Missing folders are created. */
@@ -120,8 +139,8 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     const inMemory = this.path === IN_MEMORY;
     let db: Database;
     try {
-      if (!inMemory) mkdirSync(dirname(resolve(this.path)), { recursive: true });
-      db = new BetterSqlite3(this.path, { timeout: this.#busyTimeout });
+      if (!inMemory && !this.#mustExist) mkdirSync(dirname(resolve(this.path)), { recursive: true });
+      db = new BetterSqlite3(this.path, { timeout: this.#busyTimeout, fileMustExist: this.#mustExist });
     } catch (cause) {
       throw new CacheError(`could not open SQLite database "${this.path}": ${(cause as Error).message}`, { cause });
     }
@@ -187,20 +206,74 @@ function withSuffix(path: string): string {
   return extname(path) === ".sqlite" ? path : `${path}.sqlite`;
 }
 
-function parseLocation(value: string | URL): string {
+interface Location {
+  path: string;
+  mustExist: boolean;
+}
+
+function parseLocation(value: string | URL): Location {
   const text = value instanceof URL ? value.href : value;
   if (typeof text !== "string" || text.length === 0) {
     throw new TypeError(`SQLiteCache.connect takes a path or URL, got ${describeValue(value)}`);
   }
-  if (text === IN_MEMORY || text === "sqlite::memory:" || text === "sqlite://:memory:") return IN_MEMORY;
-  if (text.startsWith("file:")) return fileURLToPath(text);
+  if (text === IN_MEMORY || text === "sqlite::memory:" || text === "sqlite://:memory:") {
+    return { path: IN_MEMORY, mustExist: false };
+  }
+  if (/^file:/i.test(text)) return parseFileUri(text);
   if (text.startsWith("sqlite://")) {
     const rest = text.slice("sqlite://".length);
     if (!rest.startsWith("/")) {
       throw new CacheError(`sqlite:// URLs take an absolute path (sqlite:///path/to/db), got ${JSON.stringify(text)}`);
     }
-    return decodeURIComponent(rest);
+    return { path: decodeURIComponent(rest), mustExist: false };
   }
-  if (text.startsWith("sqlite:")) return text.slice("sqlite:".length);
-  return text;
+  if (text.startsWith("sqlite:")) return { path: text.slice("sqlite:".length), mustExist: false };
+  return { path: text, mustExist: false };
+}
+
+/** The `file:` URI parameters this backend follows. */
+const URI_PARAMETERS = ["mode", "cache"];
+
+/** A `file:` URI read as SQLite reads one (https://www.sqlite.org/uri.html). */
+function parseFileUri(text: string): Location {
+  const fail = (why: string) => new CacheError(`${JSON.stringify(text)} is not a usable SQLite file: URI: ${why}`);
+  const [beforeFragment = ""] = text.slice("file:".length).split("#", 1);
+  const query = beforeFragment.indexOf("?");
+  let rest = query < 0 ? beforeFragment : beforeFragment.slice(0, query);
+  const parameters = new URLSearchParams(query < 0 ? "" : beforeFragment.slice(query + 1));
+  if (rest.startsWith("//")) {
+    const slash = rest.indexOf("/", 2);
+    const authority = rest.slice(2, slash < 0 ? rest.length : slash);
+    if (authority !== "" && authority.toLowerCase() !== "localhost") {
+      throw fail(`the authority must be empty or "localhost", got ${JSON.stringify(authority)}`);
+    }
+    rest = slash < 0 ? "" : rest.slice(slash);
+  }
+  let path: string;
+  try {
+    path = decodeURIComponent(rest);
+  } catch {
+    throw fail("a %HH escape in the path is malformed");
+  }
+  for (const name of parameters.keys()) {
+    if (!URI_PARAMETERS.includes(name)) {
+      throw fail(`the parameter "${name}" is not supported; the supported ones are ${URI_PARAMETERS.join(", ")}`);
+    }
+  }
+  const mode = parameters.get("mode") ?? "rwc";
+  const cache = parameters.get("cache") ?? "private";
+  if (cache !== "shared" && cache !== "private") throw fail(`cache must be "shared" or "private", got "${cache}"`);
+  switch (mode) {
+    case "memory":
+      return { path: IN_MEMORY, mustExist: false };
+    case "rwc":
+    case "rw":
+      if (path === IN_MEMORY) return { path: IN_MEMORY, mustExist: false };
+      if (path === "") throw fail("it names no file (write file::memory: for a database in memory)");
+      return { path, mustExist: mode === "rw" };
+    case "ro":
+      throw fail("mode=ro opens the database read-only, and a cache writes to it; use mode=rw or mode=rwc");
+    default:
+      throw fail(`mode must be "rw", "rwc" or "memory", got "${mode}"`);
+  }
 }

@@ -114,9 +114,11 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     return typeof payload === "string" || payload === undefined ? payload : asUint8Array(payload);
   }
 
-  protected override async readEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+  protected override async readEntry(key: K, now: number | undefined): Promise<CacheEntry<K> | undefined> {
     const sql = this.#statements;
-    const row = await retryBusy(() => sql.selectEntry.get(now, ...key) as Row | undefined);
+    const row = await retryBusy(
+      () => (now === undefined ? sql.selectAnyEntry.get(...key) : sql.selectEntry.get(now, ...key)) as Row | undefined,
+    );
     return row === undefined ? undefined : this.#toEntry(row);
   }
 
@@ -222,6 +224,8 @@ function toRow(entry: CacheEntry): unknown[] {
 class Statements {
   readonly selectPayload: Statement;
   readonly selectEntry: Statement;
+  /** The entry for a key, expired or not. */
+  readonly selectAnyEntry: Statement;
   readonly upsert: Statement;
   readonly exists: Statement;
   readonly countAll: Statement;
@@ -244,6 +248,7 @@ class Statements {
     const matchKey = keys.map((column) => `${column} = ?`).join(" AND ");
     this.selectPayload = db.prepare(`SELECT "payload" FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).pluck();
     this.selectEntry = db.prepare(`SELECT ${this.#columns} FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).raw();
+    this.selectAnyEntry = db.prepare(`SELECT ${this.#columns} FROM ${table} WHERE ${matchKey}`).raw();
     const update = VALUE_COLUMNS.map((column) => `${quote(column)} = excluded.${quote(column)}`).join(", ");
     this.upsert = db.prepare(
       `INSERT INTO ${table} (${this.#columns}) VALUES ${placeholders(keys.length + VALUE_COLUMNS.length)} ` +
