@@ -8,6 +8,16 @@ export * from "./cache/backends/postgres/index.js";
 export * from "./cache/backends/redis/index.js";
 export * from "./cache/backends/sqlite/index.js";
 export * from "./cache/index.js";
+export {
+  type CredentialNames,
+  credentialPairs,
+  DEFAULT_CREDENTIAL_HEADERS,
+  DEFAULT_CREDENTIAL_PARAMS,
+  hasCredentials,
+  REDACTED,
+  redactHeaders,
+  redactUrl,
+} from "./credentials.js";
 export { type CalendarDuration, DEFAULT_EXPIRE, type Expire } from "./duration.js";
 export {
   CacheError,
