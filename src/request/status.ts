@@ -32,6 +32,11 @@ export interface StatusContext {
    * `retryMethods` and its body can be sent again.
    */
   readonly retryable: boolean;
+  /**
+   * Why a failure of this request is not retried, when it is not: `"a POST request is not retried
+   * (see retryMethods)"`, or `"its body is an async iterable, which the first send consumed"`.
+   */
+  readonly whyNotRetryable: string | undefined;
   /** The authoriser of the request handler, if it has one. */
   readonly authoriser: Authoriser | undefined;
   /** The timer that paces the handler's requests, if it has one. */
@@ -175,15 +180,17 @@ export class ClientErrorStatusHandler implements StatusHandler {
 }
 
 /**
- * 5xx server errors: left to the retry timer when the request may be retried (see `retryMethods`);
- * otherwise a `ResponseError`.
+ * 5xx server errors: left to the retry timer when the request may be retried (see `retryMethods`; a
+ * body that cannot be sent again, such as a stream, is never retried); otherwise a `ResponseError`
+ * that says why it was not retried.
  */
 export class ServerErrorStatusHandler implements StatusHandler {
   readonly statuses: readonly number[] = statusRange(500, 599);
 
   async handle(context: StatusContext): Promise<StatusAction> {
     if (context.retryable) return "backoff";
-    throw context.error(`and a ${context.request.method} request is not retried (see retryMethods)`);
+    const why = context.whyNotRetryable ?? `a ${context.request.method} request is not retried (see retryMethods)`;
+    throw context.error(`and ${why}`);
   }
 }
 
