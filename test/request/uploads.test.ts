@@ -67,7 +67,7 @@ describe.each(streams)("an upload whose body is %s", (_, makeBody, kind) => {
     server.script("/upload", { status: 503, body: "busy" }, { status: 200, body: "stored" });
     const handler = handlerWith();
     const error = await failure(
-      handler.put(server.url("/upload"), { body: makeBody() as BodyInit, duplex: "half" } as never),
+      handler.put(server.url("/upload"), { body: makeBody() as never, duplex: "half" } as never),
     );
     expect(server.received.map((request) => request.body)).toEqual([DATA]);
     expect(error).toBeInstanceOf(ResponseError);
@@ -86,7 +86,7 @@ describe.each(streams)("an upload whose body is %s", (_, makeBody, kind) => {
     });
     handlers.push(handler);
     const error = await failure(
-      handler.post(server.url("/upload"), { body: makeBody() as BodyInit, duplex: "half" } as never),
+      handler.post(server.url("/upload"), { body: makeBody() as never, duplex: "half" } as never),
     );
     expect(server.received.map((request) => request.body)).toEqual([DATA]);
     expect((error as Error).message).toContain(`${kind}, which the first send consumed: it is not sent again`);
@@ -96,7 +96,7 @@ describe.each(streams)("an upload whose body is %s", (_, makeBody, kind) => {
     server.script("/upload", { reset: true }, { status: 200, body: "stored" });
     const handler = handlerWith();
     const error = await failure(
-      handler.put(server.url("/upload"), { body: makeBody() as BodyInit, duplex: "half" } as never),
+      handler.put(server.url("/upload"), { body: makeBody() as never, duplex: "half" } as never),
     );
     expect(server.count("/upload")).toBe(1);
     expect(error).toBeInstanceOf(RequestError);
