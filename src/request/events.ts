@@ -30,8 +30,11 @@ export interface WaitEvent {
   readonly method: string;
   /** The URL of the request that waits, redacted. */
   readonly url: string;
-  /** The send that waits: 1 for the first. */
-  readonly attempt: number;
+  /**
+   * The send that waits: 1 for the first. `undefined` for a wait of the pace of a request with a
+   * body sent through the handler's cache, which the handler cannot tell apart from the others.
+   */
+  readonly attempt: number | undefined;
   /**
    * Why: `"pace"` for the spacing of the wait timer, `"hold"` for a wait that a status handler asked
    * for (a 429's `Retry-After`, `RateLimit-Reset`...), `"backoff"` for the retry timer between retries.

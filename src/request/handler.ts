@@ -28,7 +28,7 @@ import {
 } from "./options.js";
 import { Pacer } from "./pace.js";
 import { readPayload } from "./payload.js";
-import { RetryLoop, sending } from "./retry.js";
+import { RetryLoop, waiterOf } from "./retry.js";
 import { CacheReads } from "./routing.js";
 import { Slots } from "./slots.js";
 import { defaultStatusHandlers, type StatusHandler } from "./status.js";
@@ -146,7 +146,7 @@ export class RequestHandler<T = string> implements AsyncDisposable {
     if (typeof fetch !== "function") throw new TypeError(`fetch must be a function, got ${describeValue(fetch)}`);
     const paced: FetchFunction = async (input, requestInit) => {
       const signal = requestInit?.signal ?? (input instanceof Request ? input.signal : undefined);
-      await pacer.pace(signal, sending.getStore());
+      await pacer.pace(signal, waiterOf(input, requestInit));
       return fetch(input, requestInit);
     };
 
@@ -161,7 +161,7 @@ export class RequestHandler<T = string> implements AsyncDisposable {
       this.session = init.session;
       const session = init.session;
       send = async (input, requestInit) => {
-        await pacer.pace(requestInit?.signal, sending.getStore());
+        await pacer.pace(requestInit?.signal, waiterOf(input, requestInit));
         return session.fetch(input, requestInit);
       };
     } else if (init.cache !== undefined) {

@@ -7,7 +7,8 @@ export interface Waiter {
   readonly method: string;
   /** Redacted. */
   readonly url: string;
-  readonly attempt: number;
+  /** `undefined` where the handler cannot tell. */
+  readonly attempt: number | undefined;
 }
 
 /**
@@ -43,13 +44,13 @@ export class Pacer {
   }
 
   /** Waits for this request's turn in the pace of network requests (cache hits never get here). */
-  async pace(signal: AbortSignal | null | undefined, waiter: Waiter | undefined): Promise<void> {
+  async pace(signal: AbortSignal | null | undefined, waiter: Waiter): Promise<void> {
     const now = monotonicNow(this.#clock);
     const at = Math.max(now, this.#nextSendAt);
     const spacing = this.#waitTimer?.delay() ?? 0;
     this.#nextSendAt = at + spacing;
     if (at <= now) return;
-    if (this.#onWait !== undefined && waiter !== undefined) {
+    if (this.#onWait !== undefined) {
       this.#onWait({ ...waiter, reason: at <= this.#heldUntil ? "hold" : "pace", delay: at - now });
     }
     await this.#clock.sleep(at - now, signal ?? undefined);

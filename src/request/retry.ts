@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { redactUrl } from "../credentials.js";
 import { describeValue } from "../describe.js";
 import { RequestError, RequestfulError, ResponseError } from "../errors.js";
@@ -13,8 +12,21 @@ import type { Slots } from "./slots.js";
 import type { StatusAction, StatusContext, StatusHandler } from "./status.js";
 import type { Timer } from "./timer.js";
 
-/** The request being sent, for the waits of the pace (which happen inside the session's fetch). */
-export const sending = new AsyncLocalStorage<Waiter>();
+/**
+ * The request each init handed to `send` belongs to, for the waits of the pace, which happen inside
+ * the session's fetch. (An `AsyncLocalStorage` would say it too, but slows every promise of the
+ * process on Node 20.)
+ */
+const sending = new WeakMap<object, Waiter>();
+
+/** The request a fetch given by `send` is for: known by its init, or read from what the session passes on. */
+export function waiterOf(input: string | URL | Request, init: RequestInit | undefined): Waiter {
+  const known = init === undefined ? undefined : sending.get(init);
+  if (known !== undefined) return known;
+  const method = init?.method ?? (input instanceof Request ? input.method : "GET");
+  const url = input instanceof Request ? input.url : input;
+  return { method: method.toUpperCase(), url: redactUrl(url), attempt: undefined };
+}
 
 /** What the retry loop needs of its handler. */
 export interface LoopParts {
@@ -69,7 +81,7 @@ export class RetryLoop {
     let sent: Request;
 
     for (let attempt = 1; ; attempt++) {
-      const waiter: Waiter = { method, url: shown, attempt };
+      const waiter = { method, url: shown, attempt };
       const headers = await parts.headersFor(options);
       const result = await this.#attempt(url, init, headers, method, read, signal, waiter);
       if (result.kind === "value") return result.value;
@@ -156,7 +168,8 @@ export class RetryLoop {
       if (parts.noStore(url, method, headers)) sendInit.cache = "no-store";
       let response: Response;
       try {
-        response = await sending.run(waiter, () => parts.send(url, sendInit));
+        sending.set(sendInit, waiter);
+        response = await parts.send(url, sendInit);
       } catch (error) {
         return { kind: "failure", error };
       }
