@@ -19,7 +19,11 @@ export type StatusAction = "retry" | "backoff" | "accept";
 
 /** What a status handler gets to decide with: one response to one request, and the handler's tools. */
 export interface StatusContext {
-  /** The request as it was sent. Its body, if any, has been read. */
+  /**
+   * The request as it was sent, credentials included (an authoriser's `refresh` compares them). Its
+   * body, if any, has been read. An error made from it (`context.error`, or a `ResponseError` or
+   * `RequestError` given it) keeps a redacted copy, and its message is cleared of the credentials.
+   */
   readonly request: Request;
   /** The response. Its body is unread (`body` holds its text). */
   readonly response: Response;
