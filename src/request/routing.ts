@@ -1,5 +1,8 @@
 import type { AnyRepository, ResponseCache } from "../cache/cache.js";
+import { BytesPayloadHandler } from "../payload/bytes.js";
 import type { PayloadHandler } from "../payload/handler.js";
+import { JSONPayloadHandler } from "../payload/json.js";
+import { StringPayloadHandler } from "../payload/string.js";
 import { hasConditionalHeader } from "../session/policy.js";
 import { isCredentialed, keysCredentialsApart } from "./credentials.js";
 import type { RequestOptions } from "./options.js";
@@ -15,6 +18,14 @@ export interface ReadParts<T> {
   readonly addsHeaders: boolean;
   closed(): boolean;
   headersFor(options: RequestOptions | undefined): Promise<Headers>;
+}
+
+/** Payload handlers without state: two of the same class decode alike. */
+const STATELESS: ReadonlySet<unknown> = new Set([JSONPayloadHandler, StringPayloadHandler, BytesPayloadHandler]);
+
+/** Whether a repository's payload handler decodes a stored payload as the handler's own does. */
+function decodesAlike(theirs: PayloadHandler<unknown>, own: PayloadHandler<unknown>): boolean {
+  return theirs === own || (theirs.constructor === own.constructor && STATELESS.has(own.constructor));
 }
 
 /** The most plain GETs whose repository and key are remembered. */
@@ -75,20 +86,21 @@ export class CacheReads<T> {
     return this.#fromEntry(repository, key, send);
   }
 
-  /** The entry's payload decoded by the handler's payload handler; a miss or a failure is `send()`. */
-  async #fromEntry(
-    repository: AnyRepository,
-    key: unknown,
-    send: () => Promise<T | undefined>,
-  ): Promise<T | undefined> {
-    let value: T | undefined;
-    try {
-      const entry = await repository.getEntry(key as never);
-      if (entry !== undefined) value = await decodeStored(this.#parts.payloadHandler, entry.payload);
-    } catch {
-      value = undefined; // the session meets the same failure, and reports it
+  /**
+   * The entry's payload decoded by the handler's payload handler; a miss or a failure is `send()`.
+   * When the repository's payload handler decodes alike, the repository decodes (a narrower read).
+   */
+  #fromEntry(repository: AnyRepository, key: unknown, send: () => Promise<T | undefined>): Promise<T | undefined> {
+    const own = this.#parts.payloadHandler;
+    const answer = (value: T | undefined) => (value === undefined ? send() : value);
+    // A failure goes to `send`: the session meets the same failure, and reports it.
+    if (decodesAlike(repository.settings.payloadHandler, own)) {
+      return (repository.getResponse(key as never) as Promise<T | undefined>).then(answer, send);
     }
-    return value === undefined ? send() : value;
+    return repository
+      .getEntry(key as never)
+      .then((entry) => (entry === undefined ? undefined : decodeStored(own, entry.payload)))
+      .then(answer, send);
   }
 
   #remember(href: string, repository: AnyRepository, key: unknown): void {
