@@ -301,10 +301,11 @@ export class RequestHandler<T = string> implements AsyncDisposable {
     init: RequestOptions | undefined,
     content: boolean,
   ): Promise<T | undefined> {
-    const read = (response: Response) => readPayload(this.payloadHandler, response, method, content);
     const reads = this.#reads;
     if (reads !== undefined && typeof url === "string" && init === undefined && method === "GET") {
-      const answer = reads.remembered(url, () => this.#loop.run(method, toUrl(url), init, read));
+      const answer = reads.remembered(url, () =>
+        this.#loop.run(method, toUrl(url), init, this.#reader(method, content)),
+      );
       if (answer !== undefined) return answer;
     }
     let target: URL;
@@ -313,11 +314,16 @@ export class RequestHandler<T = string> implements AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    const send = () => this.#loop.run(method, target, init, read);
+    const send = () => this.#loop.run(method, target, init, this.#reader(method, content));
     if (method === "GET" && reads !== undefined && (init === undefined || isPlainRead(init))) {
       return reads.read(target, init, send, typeof url === "string" ? url : undefined);
     }
     return send();
+  }
+
+  /** Reads the payload of a successful response (made only when a request goes to the session or the network). */
+  #reader(method: Method, content: boolean): (response: Response) => Promise<T | undefined> {
+    return (response) => readPayload(this.payloadHandler, response, method, content);
   }
 
   /** Whether the repository of a credentialed request keys it by its credentials (false when it has none). */
