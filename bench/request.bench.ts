@@ -31,6 +31,7 @@ const settings = () =>
   defineSettings<JSONValue>({
     name: "tracks",
     fields: ["id"],
+    payloadHandler: new JSONPayloadHandler(),
     getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[2] : null],
   });
 

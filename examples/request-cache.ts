@@ -23,7 +23,7 @@ const cache = SQLiteCache.connectWithPath(".cache/catalogue", {
 });
 cache.createRepository(byId("albums"));
 cache.createRepository(byId("tracks"));
-// The handler hands its JSON payload handler to both repositories: what is cached is what is returned.
+// The repositories store the bodies as they came; the handler decodes them, hits included, as JSON.
 const handler = RequestHandler.create({ cache, payloadHandler: new JSONPayloadHandler() });
 
 const albums = catalogue.albums.slice(0, 5);

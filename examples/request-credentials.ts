@@ -1,6 +1,7 @@
 /** README.md, "Credentials and the cache": what is cached for requests that carry credentials. */
 import {
   BearerAuthoriser,
+  type CredentialsMode,
   defineSettings,
   MemoryCache,
   RequestHandler,
@@ -12,7 +13,7 @@ const api = await startCatalogueApi();
 const url = `${api.url}/v1/tracks/${catalogue.tracks[0]?.id}`;
 
 /** Fetches the track twice through a handler that sends a bearer token, and says how often the API was asked. */
-async function twice(label: string, keyFields: "id" | "id and user", cacheAuthorised = false) {
+async function twice(label: string, keyFields: "id" | "id and user", credentials: CredentialsMode = "partition") {
   const cache = new MemoryCache({ repositoryGetter: repositoryByPathSegment(1) });
   cache.createRepository(
     defineSettings({
@@ -25,7 +26,7 @@ async function twice(label: string, keyFields: "id" | "id and user", cacheAuthor
     }),
   );
   const authoriser = new BearerAuthoriser({ token: "alice-token" });
-  await using handler = RequestHandler.create({ cache, authoriser, cacheAuthorised });
+  await using handler = RequestHandler.create({ cache, authoriser, credentials });
   const before = api.requests;
   await handler.get(url);
   await handler.get(url);
@@ -33,7 +34,7 @@ async function twice(label: string, keyFields: "id" | "id and user", cacheAuthor
 }
 
 await twice("keyed by id (the default: not cached)", "id");
-await twice("keyed by id, with cacheAuthorised", "id", true);
+await twice('keyed by id, with credentials: "share"', "id", "share");
 await twice("keyed by id and Authorization", "id and user");
 
 await api.close();

@@ -1,3 +1,5 @@
+import { credentialPairs, REDACTED, redactRequest, redactResponse, redactUrl } from "./credentials.js";
+
 /**
  * The base of every error that requestful throws on purpose.
  *
@@ -41,7 +43,7 @@ export class PayloadHandlerError extends RequestfulError {
 
 /** Options of a {@link RequestError}. */
 export interface RequestErrorOptions extends ErrorOptions {
-  /** The request that failed. */
+  /** The request that failed. The error keeps a redacted copy of it (see {@link RequestError.request}). */
   request?: Request | undefined;
 }
 
@@ -51,18 +53,21 @@ export interface RequestErrorOptions extends ErrorOptions {
  */
 export class RequestError extends RequestfulError {
   override name = "RequestError";
-  /** The request that failed, as it was sent (its body, if any, is not readable again). */
+  /**
+   * The request that failed, as it was sent, but safe to print: its URL and headers have their
+   * credentials replaced by `REDACTED` (see `redactUrl` and `redactHeaders`), and it has no body.
+   */
   readonly request: Request | undefined;
 
   constructor(message: string, options: RequestErrorOptions = {}) {
-    super(message, options.cause === undefined ? {} : { cause: options.cause });
-    this.request = options.request;
+    super(scrub(message, options.request), options.cause === undefined ? {} : { cause: options.cause });
+    this.request = options.request === undefined ? undefined : redactRequest(options.request);
   }
 }
 
 /** Options of a {@link ResponseError}. */
 export interface ResponseErrorOptions extends ErrorOptions {
-  /** The request that got the response. */
+  /** The request that got the response. The error keeps a redacted copy of it. */
   request?: Request | undefined;
   /** The response, with its body unread so that it can still be read. */
   response: Response;
@@ -76,9 +81,15 @@ export interface ResponseErrorOptions extends ErrorOptions {
  */
 export class ResponseError extends RequestfulError {
   override name = "ResponseError";
-  /** The request that got the response. */
+  /**
+   * The request that got the response, safe to print: its URL and headers have their credentials
+   * replaced by `REDACTED`, and it has no body.
+   */
   readonly request: Request | undefined;
-  /** The response; its body is left unread, so `await error.response.json()` works. */
+  /**
+   * The response; its body is left unread, so `await error.response.json()` works. A response that
+   * carries credentials (`Set-Cookie`) is a copy with them replaced by `REDACTED`.
+   */
   readonly response: Response;
   /** The HTTP status of the response. */
   readonly status: number;
@@ -86,10 +97,27 @@ export class ResponseError extends RequestfulError {
   readonly body: string;
 
   constructor(message: string, options: ResponseErrorOptions) {
-    super(message, options.cause === undefined ? {} : { cause: options.cause });
-    this.request = options.request;
-    this.response = options.response;
+    super(scrub(message, options.request), options.cause === undefined ? {} : { cause: options.cause });
+    this.request = options.request === undefined ? undefined : redactRequest(options.request);
+    this.response = redactResponse(options.response);
     this.status = options.response.status;
     this.body = options.body;
   }
+}
+
+/** The shortest credential value that a message is searched for (shorter ones would match too much). */
+const SHORTEST_SECRET = 6;
+
+/**
+ * A message with the credentials of its request taken out, in case it quotes them: the request's
+ * URL as written, and the values of its credential headers and parameters.
+ */
+function scrub(message: string, request: Request | undefined): string {
+  if (request === undefined) return message;
+  let text = message.replaceAll(request.url, redactUrl(request.url));
+  for (const [, value] of credentialPairs(request.headers, new URL(request.url))) {
+    const parts = [value, ...value.split(" ").slice(1)];
+    for (const part of parts) if (part.length >= SHORTEST_SECRET) text = text.replaceAll(part, REDACTED);
+  }
+  return text;
 }

@@ -5,7 +5,8 @@ export {
   BearerAuthoriser,
   type BearerAuthoriserOptions,
 } from "./authoriser.js";
-export { type Clock, systemClock } from "./clock.js";
+export { type Clock, MAX_TIMER_DELAY, systemClock } from "./clock.js";
+export type { RetryEvent, WaitEvent } from "./events.js";
 export {
   IDEMPOTENT_METHODS,
   METHODS,

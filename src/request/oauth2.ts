@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { redactUrl } from "../credentials.js";
 import { describeValue } from "../describe.js";
 import { RequestError, ResponseError } from "../errors.js";
 import type { FetchFunction } from "../session/options.js";
@@ -128,7 +129,10 @@ export class OAuth2ClientCredentials implements Authoriser {
     try {
       this.tokenUrl = new URL(tokenUrl).href;
     } catch (cause) {
-      throw new TypeError(`tokenUrl must be an absolute URL, got ${describeValue(tokenUrl)}`, { cause });
+      throw new TypeError(
+        `tokenUrl must be an absolute URL, got ${describeValue(typeof tokenUrl === "string" ? redactUrl(tokenUrl) : tokenUrl)}`,
+        { cause },
+      );
     }
     if (typeof clientId !== "string" || clientId.length === 0) {
       throw new TypeError(`clientId must be a non-empty string, got ${describeValue(clientId)}`);
@@ -230,7 +234,7 @@ export class OAuth2ClientCredentials implements Authoriser {
     try {
       response = await (this.#fetch ?? globalThis.fetch)(request.clone());
     } catch (cause) {
-      throw new RequestError(`could not reach the token endpoint ${this.tokenUrl}: ${String(cause)}`, {
+      throw new RequestError(`could not reach the token endpoint ${redactUrl(this.tokenUrl)}: ${String(cause)}`, {
         request,
         cause,
       });
@@ -242,7 +246,7 @@ export class OAuth2ClientCredentials implements Authoriser {
     if (!response.ok) {
       const detail = describeTokenError(text);
       throw new ResponseError(
-        `the token endpoint ${this.tokenUrl} answered ${response.status}${detail ? `: ${detail}` : ""}`,
+        `the token endpoint ${redactUrl(this.tokenUrl)} answered ${response.status}${detail ? `: ${detail}` : ""}`,
         { request, response, body: text },
       );
     }
@@ -250,7 +254,7 @@ export class OAuth2ClientCredentials implements Authoriser {
     try {
       parsed = JSON.parse(text);
     } catch (cause) {
-      throw new ResponseError(`the token endpoint ${this.tokenUrl} answered with a body that is not JSON`, {
+      throw new ResponseError(`the token endpoint ${redactUrl(this.tokenUrl)} answered with a body that is not JSON`, {
         request,
         response,
         body: text,
@@ -260,7 +264,7 @@ export class OAuth2ClientCredentials implements Authoriser {
     const token = toToken(parsed, sentAt);
     if (token === undefined) {
       throw new ResponseError(
-        `the token endpoint ${this.tokenUrl} answered without a usable access_token and token_type (RFC 6749 §5.1)`,
+        `the token endpoint ${redactUrl(this.tokenUrl)} answered without a usable access_token and token_type (RFC 6749 §5.1)`,
         { request, response, body: text },
       );
     }

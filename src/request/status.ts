@@ -19,7 +19,11 @@ export type StatusAction = "retry" | "backoff" | "accept";
 
 /** What a status handler gets to decide with: one response to one request, and the handler's tools. */
 export interface StatusContext {
-  /** The request as it was sent. Its body, if any, has been read. */
+  /**
+   * The request as it was sent, credentials included (an authoriser's `refresh` compares them). Its
+   * body, if any, has been read. An error made from it (`context.error`, or a `ResponseError` or
+   * `RequestError` given it) keeps a redacted copy, and its message is cleared of the credentials.
+   */
   readonly request: Request;
   /** The response. Its body is unread (`body` holds its text). */
   readonly response: Response;
@@ -32,6 +36,11 @@ export interface StatusContext {
    * `retryMethods` and its body can be sent again.
    */
   readonly retryable: boolean;
+  /**
+   * Why a failure of this request is not retried, when it is not: `"a POST request is not retried
+   * (see retryMethods)"`, or `"its body is an async iterable, which the first send consumed"`.
+   */
+  readonly whyNotRetryable: string | undefined;
   /** The authoriser of the request handler, if it has one. */
   readonly authoriser: Authoriser | undefined;
   /** The timer that paces the handler's requests, if it has one. */
@@ -175,15 +184,17 @@ export class ClientErrorStatusHandler implements StatusHandler {
 }
 
 /**
- * 5xx server errors: left to the retry timer when the request may be retried (see `retryMethods`);
- * otherwise a `ResponseError`.
+ * 5xx server errors: left to the retry timer when the request may be retried (see `retryMethods`; a
+ * body that cannot be sent again, such as a stream, is never retried); otherwise a `ResponseError`
+ * that says why it was not retried.
  */
 export class ServerErrorStatusHandler implements StatusHandler {
   readonly statuses: readonly number[] = statusRange(500, 599);
 
   async handle(context: StatusContext): Promise<StatusAction> {
     if (context.retryable) return "backoff";
-    throw context.error(`and a ${context.request.method} request is not retried (see retryMethods)`);
+    const why = context.whyNotRetryable ?? `a ${context.request.method} request is not retried (see retryMethods)`;
+    throw context.error(`and ${why}`);
   }
 }
 

@@ -140,6 +140,14 @@ export abstract class Timer {
   }
 
   /**
+   * Waits `ms` milliseconds on the timer's clock: `wait()` for a delay already drawn with `delay()`
+   * (a request handler draws it first, to say how long it waits).
+   */
+  waitFor(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.clock.sleep(ms, signal);
+  }
+
+  /**
    * A copy of this timer, reset to its initial value. A request handler gives each request its own
    * copy of the retry timer, so that parallel requests do not share a backoff. The copy holds the
    * same fields as this timer: a subclass that keeps state in `#private` fields overrides this.

@@ -11,6 +11,7 @@ import { StringPayloadHandler } from "../payload/string.js";
 import type { Key } from "../types.js";
 import { readBody } from "./body.js";
 import { CachedResponse } from "./cached-response.js";
+import { keysApart } from "./credential-rules.js";
 import {
   type CacheErrorContext,
   type CacheErrorKind,
@@ -250,8 +251,10 @@ export class CachedSession implements AsyncDisposable {
         const pairs = credentialPairs(target.headers, target.url, this.#options.credentialNames);
         if (pairs.length > 0) {
           if (credentials === "bypass") return unrouted("credentials", repository, counters);
-          if (repository === this.#fallback) partition = partitionOf(cache, pairs);
-          else if (!keysApart(repository, target, pairs)) return unrouted("credentials", repository, counters);
+          if (settings instanceof HttpRepositorySettings) partition = partitionOf(cache, pairs);
+          else if (!keysApart(repository, { ...target.keyRequest, url: target.url, headers: target.headers }, pairs)) {
+            return unrouted("credentials", repository, counters);
+          }
         }
       }
       const keyed = !head && method !== "GET" && target.input instanceof Request && target.input.body !== null;
@@ -595,27 +598,6 @@ async function partitionOf(cache: ResponseCache, pairs: readonly (readonly [stri
 async function bodyDigest(request: Request): Promise<string> {
   const bytes = new Uint8Array(await request.clone().arrayBuffer());
   return createHash("sha256").update(bytes).digest("base64url");
-}
-
-/**
- * Whether a repository's key tells apart requests that differ only in their credentials: the key
- * with other values in place of the credentials differs from the request's own key.
- */
-function keysApart(repository: AnyRepository, target: Target, pairs: readonly (readonly [string, string])[]): boolean {
-  const base = target.keyRequest;
-  const own = repository.getKeyFromRequest({ method: base.method, url: target.url, headers: base.headers });
-  if (own === undefined) return true;
-  const headers = new Headers(target.headers);
-  const url = new URL(target.url);
-  for (const [name] of pairs) {
-    if (name.startsWith("?")) {
-      const param = [...url.searchParams.keys()].find((key) => key.toLowerCase() === name.slice(1));
-      if (param !== undefined) url.searchParams.set(param, `${url.searchParams.get(param)}-other`);
-    } else if (name === "@userinfo") url.username = `${url.username}-other`;
-    else headers.set(name, `${headers.get(name)}-other`);
-  }
-  const other = repository.getKeyFromRequest({ method: base.method, url, headers });
-  return other === undefined || keyId(other) !== keyId(own);
 }
 
 /** The Content-Type of an entry saved as a pair, which has no stored headers, from its payload handler. */

@@ -97,25 +97,60 @@ describe.each(backends)("with a %s cache", (_, makeCache) => {
     expect(await repository.getResponse(["GET", "1"])).toBe(text);
   });
 
-  it("with the JSON handler, returns and caches the same JSON value", async () => {
+  it("with the JSON handler, returns the JSON value and caches the body, leaving the repository's payload handler alone", async () => {
     const { handler, repository } = setUp({ payloadHandler: new JSONPayloadHandler() });
+    const own = repository.settings.payloadHandler;
     await using _ = handler;
     const value = await handler.get(server.url("/tracks/2"));
     expect(value).toEqual({ id: "2", name: "Track 2", user: null });
-    expect(repository.settings.payloadHandler).toBe(handler.payloadHandler);
-    expect(await repository.getResponse(["GET", "2"])).toEqual(value);
+    expect(repository.settings.payloadHandler).toBe(own);
+    expect(await repository.getResponse(["GET", "2"])).toBe(JSON.stringify(value));
+    expect(await handler.get(server.url("/tracks/2"))).toEqual(value);
+    expect(server.count()).toBe(1);
   });
 
-  it("hands its payload handler to repositories created after it", async () => {
+  it("decodes hits from repositories created after it with its own payload handler", async () => {
     const clock = new FakeClock();
     const cache = makeCache();
     const payloadHandler: PayloadHandler<unknown> = new JSONPayloadHandler();
     await using handler = RequestHandler.create({ cache, clock, payloadHandler });
     const repository = cache.createRepository(trackSettings());
     await handler.get(server.url("/tracks/3"));
-    expect(repository.settings.payloadHandler).toBe(payloadHandler);
+    expect(repository.settings.payloadHandler).toBeInstanceOf(StringPayloadHandler);
     expect(await handler.get(server.url("/tracks/3"))).toEqual({ id: "3", name: "Track 3", user: null });
     expect(server.count()).toBe(1);
+  });
+
+  it("two handlers with different payload handlers on one cache each decode hits their own way", async () => {
+    const clock = new FakeClock();
+    const cache = makeCache();
+    const repository = cache.createRepository(trackSettings());
+    const own = repository.settings.payloadHandler;
+    const json = RequestHandler.create({ cache, clock, payloadHandler: new JSONPayloadHandler() });
+    const text = new RequestHandler({ session: json.session as CachedSession, clock });
+    await using _ = json;
+    const expected = { id: "1", name: "Track 1", user: null };
+    expect(await json.get(server.url("/tracks/1"))).toEqual(expected);
+    expect(await text.get(server.url("/tracks/1"))).toBe(JSON.stringify(expected));
+    // The JSON handler's second get is a hit, and still JSON; the text handler's is still text.
+    expect(await json.get(server.url("/tracks/1"))).toEqual(expected);
+    expect(await text.get(server.url("/tracks/1"))).toBe(JSON.stringify(expected));
+    expect(server.count()).toBe(1);
+    expect(repository.settings.payloadHandler).toBe(own);
+  });
+
+  it("two handlers created over one cache do not rewrite each other's decoding", async () => {
+    const clock = new FakeClock();
+    const cache = makeCache();
+    cache.createRepository(trackSettings());
+    const json = RequestHandler.create({ cache, clock, payloadHandler: new JSONPayloadHandler() });
+    const first = await json.get(server.url("/tracks/2"));
+    const text = RequestHandler.create({ cache, clock });
+    expect(await json.get(server.url("/tracks/2"))).toEqual(first);
+    expect(typeof (await text.get(server.url("/tracks/2")))).toBe("string");
+    expect(await json.get(server.url("/tracks/2"))).toEqual(first);
+    expect(server.count()).toBe(1);
+    await json.close();
   });
 
   it("does not cache requests with credentials that the key does not tell apart", async () => {
@@ -138,10 +173,10 @@ describe.each(backends)("with a %s cache", (_, makeCache) => {
     expect(await repository.count()).toBe(0);
   });
 
-  it("caches them with cacheAuthorised", async () => {
+  it('caches them with credentials: "share"', async () => {
     const { handler, repository } = setUp({
       authoriser: new BearerAuthoriser({ token: "alice" }),
-      cacheAuthorised: true,
+      credentials: "share",
     });
     await using _ = handler;
     await handler.get(server.url("/tracks/1"));

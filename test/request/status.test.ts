@@ -395,7 +395,7 @@ describe("options", () => {
     [{ concurrency: Number.NaN }, RangeError, /concurrency/],
     [{ retryMethods: ["GET", "BREW"] }, TypeError, /unknown method a string \("BREW"\)/],
     [{ waitTimer: 5 as unknown as null }, TypeError, /waitTimer must be a Timer or null/],
-    [{ cacheAuthorised: "yes" as unknown as boolean }, TypeError, /cacheAuthorised must be true or false/],
+    [{ credentials: "yes" as never }, TypeError, /credentials must be "partition", "bypass" or "share"/],
   ])("refuses bad options: %#", (options, type, message) => {
     const make = () => RequestHandler.create(options as RequestHandlerOptions);
     expect(make).toThrow(type);

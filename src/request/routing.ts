@@ -1,0 +1,137 @@
+import type { AnyRepository, ResponseCache } from "../cache/cache.js";
+import { BytesPayloadHandler } from "../payload/bytes.js";
+import type { PayloadHandler } from "../payload/handler.js";
+import { JSONPayloadHandler } from "../payload/json.js";
+import { StringPayloadHandler } from "../payload/string.js";
+import { cachesCredentials } from "../session/credential-rules.js";
+import type { CredentialsMode } from "../session/options.js";
+import { hasConditionalHeader } from "../session/policy.js";
+import type { RequestOptions } from "./options.js";
+import { decodeStored } from "./payload.js";
+
+/** What cache reads need of their handler. */
+export interface ReadParts<T> {
+  readonly cache: ResponseCache;
+  /** The handler's payload handler: it decodes hits, whatever the repository's payload handler is. */
+  readonly payloadHandler: PayloadHandler<T>;
+  readonly credentials: CredentialsMode;
+  /** Whether every request gets headers of the handler's (default headers, an authoriser). */
+  readonly addsHeaders: boolean;
+  closed(): boolean;
+  headersFor(options: RequestOptions | undefined): Promise<Headers>;
+}
+
+/** Payload handlers without state: two of the same class decode alike. */
+const STATELESS: ReadonlySet<unknown> = new Set([JSONPayloadHandler, StringPayloadHandler, BytesPayloadHandler]);
+
+/** Whether a repository's payload handler decodes a stored payload as the handler's own does. */
+function decodesAlike(theirs: PayloadHandler<unknown>, own: PayloadHandler<unknown>): boolean {
+  return theirs === own || (theirs.constructor === own.constructor && STATELESS.has(own.constructor));
+}
+
+/** The most plain GETs whose repository and key are remembered. */
+const MAX_ROUTES = 10_000;
+
+/**
+ * Answers GET requests straight from their repository when it holds a live entry: no `Response`, no
+ * network, no pacing. Anything else (a miss, a request this cannot decide, a failure) is `send`
+ * through the session, which decides the same way and reports cache failures.
+ */
+export class CacheReads<T> {
+  readonly #parts: ReadParts<T>;
+  /**
+   * Where plain GETs of a URL string were found: its repository and key, so that a repeated hit
+   * skips parsing and routing the URL. Valid while the cache has the same repositories; settings'
+   * `getKey` is taken to give the same key for the same method and URL.
+   */
+  readonly #routes = new Map<string, { repository: AnyRepository; key: unknown }>();
+  #routesFor = -1;
+
+  constructor(parts: ReadParts<T>) {
+    this.#parts = parts;
+  }
+
+  /** The answer for a plain GET of a URL string whose route is remembered, or `undefined` if it is not. */
+  remembered(href: string, send: () => Promise<T | undefined>): Promise<T | undefined> | undefined {
+    const route = this.#routes.get(href);
+    const { cache } = this.#parts;
+    if (route === undefined || this.#parts.closed() || !cache.connected || cache.size !== this.#routesFor) {
+      return undefined;
+    }
+    return this.#fromEntry(route.repository, route.key, send);
+  }
+
+  /** The answer for a GET: from its repository on a hit, otherwise `send()`. */
+  read(
+    url: URL,
+    init: RequestOptions | undefined,
+    send: () => Promise<T | undefined>,
+    href?: string,
+  ): Promise<T | undefined> {
+    const { cache } = this.#parts;
+    if (this.#parts.closed() || !cache.connected) return send();
+    let repository: AnyRepository | undefined;
+    let key: unknown;
+    try {
+      repository = cache.getRepositoryFromUrl(url);
+      if (repository === undefined) return send();
+      if (this.#parts.addsHeaders || init?.headers !== undefined) {
+        return this.#readWithHeaders(repository, url, init, send);
+      }
+      key = repository.getKeyFromRequest({ method: "GET", url });
+    } catch {
+      return send();
+    }
+    if (key === undefined) return send();
+    if (href !== undefined && init === undefined) this.#remember(href, repository, key);
+    return this.#fromEntry(repository, key, send);
+  }
+
+  /**
+   * The entry's payload decoded by the handler's payload handler; a miss or a failure is `send()`.
+   * When the repository's payload handler decodes alike, the repository decodes (a narrower read).
+   */
+  #fromEntry(repository: AnyRepository, key: unknown, send: () => Promise<T | undefined>): Promise<T | undefined> {
+    const own = this.#parts.payloadHandler;
+    const answer = (value: T | undefined) => (value === undefined ? send() : value);
+    // A failure goes to `send`: the session meets the same failure, and reports it.
+    if (decodesAlike(repository.settings.payloadHandler, own)) {
+      return (repository.getResponse(key as never) as Promise<T | undefined>).then(answer, send);
+    }
+    return repository
+      .getEntry(key as never)
+      .then((entry) => (entry === undefined ? undefined : decodeStored(own, entry.payload)))
+      .then(answer, send);
+  }
+
+  #remember(href: string, repository: AnyRepository, key: unknown): void {
+    const size = this.#parts.cache.size;
+    if (size !== this.#routesFor || this.#routes.size >= MAX_ROUTES) {
+      this.#routes.clear();
+      this.#routesFor = size;
+    }
+    this.#routes.set(href, { repository, key });
+  }
+
+  /** `read` for a request with headers, which may carry credentials or ask not to read the cache. */
+  async #readWithHeaders(
+    repository: AnyRepository,
+    url: URL,
+    init: RequestOptions | undefined,
+    send: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    let key: unknown;
+    try {
+      const headers = await this.#parts.headersFor(init);
+      const request = { method: "GET", url, headers };
+      const readable =
+        !hasConditionalHeader(headers) &&
+        !headers.has("range") &&
+        cachesCredentials(this.#parts.credentials, repository, request);
+      key = readable ? repository.getKeyFromRequest(request) : undefined;
+    } catch {
+      return send(); // the session meets the same failure, and reports it
+    }
+    return key === undefined ? send() : this.#fromEntry(repository, key, send);
+  }
+}
