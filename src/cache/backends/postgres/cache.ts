@@ -1,10 +1,10 @@
-import type { Pool, PoolClient } from "pg";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
 import { type CacheOptions, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { messageOf, PostgresDriver, query, transaction } from "./driver.js";
+import type { PgPool as Pool, PgPoolClient as PoolClient } from "./pool.js";
 import {
   checkSchemaName,
   checkTableName,

@@ -1,9 +1,9 @@
-import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
 import { type CacheOptions, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import type { RedisClientOptions as RedisOptions } from "./client.js";
 import { type RedisClient, RedisLink, withDeadline } from "./connection.js";
 import { loadDriver } from "./driver.js";
 import { checkPrefix, DEFAULT_PREFIX } from "./keys.js";
@@ -36,7 +36,7 @@ export interface RedisCacheOptions extends CacheOptions {
    * still bounded by `timeout`.
    * @example new RedisCache({ client: new Redis(process.env.REDIS_URL) })
    */
-  client?: Redis | Cluster;
+  client?: RedisClient;
   /**
    * The start of every key the cache writes. Caches with the same prefix on one server share their
    * repositories; any text without `{` or `}`.
@@ -219,7 +219,7 @@ export class RedisCache extends ResponseCache<RedisRepository> {
     client.disconnect();
   }
 
-  async #makeClient(): Promise<Redis> {
+  async #makeClient(): Promise<RedisClient> {
     const { Redis } = await loadDriver();
     return new Redis(this.#url as string, {
       connectTimeout: this.timeout,

@@ -2,13 +2,14 @@ import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import BetterSqlite3, { type Database } from "better-sqlite3";
+import BetterSqlite3 from "better-sqlite3";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
 import { type CacheOptions, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { retryBusy } from "./busy.js";
+import type { SQLiteDatabase as Database } from "./database.js";
 import { foldIdentifier, META_TABLE, quote, SCHEMA_VERSION } from "./sql.js";
 import { SQLiteTable } from "./table.js";
 
