@@ -19,7 +19,11 @@ export class PayloadHandlerError extends RequestfulError {
 
 /** Options of a {@link RequestError}. */
 export interface RequestErrorOptions extends ErrorOptions {
-  /** The request that failed. */
+  /**
+   * The request that failed.
+   * @default undefined
+   * @example new Request("https://api.example.com/v1/tracks/42")
+   */
   request?: Request | undefined;
 }
 
@@ -40,11 +44,21 @@ export class RequestError extends RequestfulError {
 
 /** Options of a {@link ResponseError}. */
 export interface ResponseErrorOptions extends ErrorOptions {
-  /** The request that got the response. */
+  /**
+   * The request that got the response.
+   * @default undefined
+   * @example new Request("https://api.example.com/v1/tracks/42")
+   */
   request?: Request | undefined;
-  /** The response, with its body unread so that it can still be read. */
+  /**
+   * The response, with its body unread so that it can still be read.
+   * @example new Response("not found", { status: 404 })
+   */
   response: Response;
-  /** The text of the response body, as far as it could be read. */
+  /**
+   * The text of the response body, as far as it could be read.
+   * @example "not found"
+   */
   body: string;
 }
 

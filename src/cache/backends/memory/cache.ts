@@ -10,6 +10,7 @@ export interface MemoryCacheOptions extends CacheOptions {
   /**
    * The most entries the cache holds, across all its repositories; the least recently used go first.
    * @default 10_000
+   * @example 1_000
    */
   maxEntries?: number;
   /**
@@ -17,6 +18,7 @@ export interface MemoryCacheOptions extends CacheOptions {
    * entry), across all its repositories; the least recently used go first. An entry larger than
    * this on its own is evicted as soon as it is written.
    * @default 67_108_864 (64 MiB)
+   * @example 16 * 1024 * 1024
    */
   maxBytes?: number;
 }

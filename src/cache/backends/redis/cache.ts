@@ -34,6 +34,7 @@ export interface RedisCacheOptions extends CacheOptions {
    * An ioredis client (`Redis` or `Cluster`) that you already have, instead of a URL. The cache uses
    * it and leaves it open when the cache closes. Its own settings govern reconnection; every call is
    * still bounded by `timeout`.
+   * @default undefined (the cache makes a client from `url`)
    * @example new RedisCache({ client: new Redis(process.env.REDIS_URL) })
    */
   client?: RedisClient;
@@ -62,6 +63,7 @@ export interface RedisCacheOptions extends CacheOptions {
   /**
    * More ioredis options for the client that the cache makes from `url` (TLS, user names, a
    * connection name...). Options given here win over those the cache derives from `timeout`.
+   * @default {}
    * @example { connectionName: "api-cache", tls: { rejectUnauthorized: true } }
    */
   redisOptions?: RedisOptions;
@@ -69,6 +71,7 @@ export interface RedisCacheOptions extends CacheOptions {
    * Called with every error the client reports (a lost connection, a failed reconnection). The
    * cache keeps working and reconnects in the background; without it, those errors are kept for
    * messages only.
+   * @default undefined (errors are kept for messages only)
    * @example (error) => logger.warn({ err: error }, "Redis cache")
    */
   onError?: (error: Error) => void;

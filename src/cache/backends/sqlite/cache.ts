@@ -22,6 +22,7 @@ export interface SQLiteCacheOptions extends CacheOptions {
    * How long SQLite waits for another connection's lock before a call retries, in milliseconds.
    * Calls keep retrying for up to a minute in all, so a lock error does not reach the caller.
    * @default 5_000
+   * @example 1_000
    */
   busyTimeout?: number;
   /**
@@ -29,6 +30,7 @@ export interface SQLiteCacheOptions extends CacheOptions {
    * as well as a crash of the process; `"normal"` is faster and survives a crash of the process,
    * but a power loss may undo the last writes.
    * @default "full"
+   * @example "normal"
    */
   synchronous?: "full" | "normal";
 }
