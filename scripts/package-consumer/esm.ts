@@ -9,8 +9,8 @@ import {
   type PgPool,
   type RedisClient,
   repositoryByPathSegment,
-  type SQLiteDatabase,
   SQLiteCache,
+  type SQLiteDatabase,
 } from "requestful";
 
 // The driver types are the package's own: they compile without ioredis, pg or their @types.
