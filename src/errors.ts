@@ -43,7 +43,11 @@ export class PayloadHandlerError extends RequestfulError {
 
 /** Options of a {@link RequestError}. */
 export interface RequestErrorOptions extends ErrorOptions {
-  /** The request that failed. The error keeps a redacted copy of it (see {@link RequestError.request}). */
+  /**
+   * The request that failed. The error keeps a redacted copy of it (see {@link RequestError.request}).
+   * @default undefined
+   * @example new Request("https://api.example.com/v1/tracks/42")
+   */
   request?: Request | undefined;
 }
 
@@ -67,11 +71,21 @@ export class RequestError extends RequestfulError {
 
 /** Options of a {@link ResponseError}. */
 export interface ResponseErrorOptions extends ErrorOptions {
-  /** The request that got the response. The error keeps a redacted copy of it. */
+  /**
+   * The request that got the response. The error keeps a redacted copy of it.
+   * @default undefined
+   * @example new Request("https://api.example.com/v1/tracks/42")
+   */
   request?: Request | undefined;
-  /** The response, with its body unread so that it can still be read. */
+  /**
+   * The response, with its body unread so that it can still be read.
+   * @example new Response("not found", { status: 404 })
+   */
   response: Response;
-  /** The text of the response body, as far as it could be read. */
+  /**
+   * The text of the response body, as far as it could be read.
+   * @example "not found"
+   */
   body: string;
 }
 

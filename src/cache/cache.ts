@@ -21,22 +21,28 @@ export type CacheSaveInput = Exchange | readonly [CacheRequest, unknown];
 export interface CacheOptions {
   /**
    * A name for the cache, for messages (backends set one from their path or URL).
+   * @default the backend's path or URL without its password; `"memory"` for a memory cache
+   * @example "api-cache"
    */
   name?: string;
   /**
    * Finds the repository for a URL. Without one, nothing is routed and the cache-level calls miss;
    * see {@link repositoryByPathSegment} for a common rule.
+   * @default undefined (no routing)
+   * @example repositoryByPathSegment(1) // /v1/tracks/42 → the "tracks" repository
    */
   repositoryGetter?: RepositoryGetter;
   /**
    * How long a saved response stays live, for every repository that does not set its own.
    * At most `MAX_EXPIRE` (1,000 years), which every backend can store; longer is a `RangeError`.
    * @default { weeks: 1 }
+   * @example { days: 1 }
    */
   expire?: Expire;
   /**
    * The clock, in epoch milliseconds. Replace it to control expiry in tests.
    * @default Date.now
+   * @example () => fakeClock.now()
    */
   now?: () => number;
 }

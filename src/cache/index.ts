@@ -17,6 +17,7 @@ export {
   RESERVED_FIELDS,
   type RepositoryOptions,
   type RepositoryRequest,
+  type ResponseHead,
   ResponseRepository,
   type SaveInput,
 } from "./repository.js";

@@ -33,6 +33,7 @@ export interface RepositoryOptions {
   /**
    * The clock, in epoch milliseconds. Replace it to control expiry in tests.
    * @default Date.now
+   * @example () => fakeClock.now()
    */
   now?: () => number;
 }

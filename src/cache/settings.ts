@@ -8,11 +8,15 @@ export type KeyParts = readonly (KeyPart | null | undefined)[];
 
 /** Options shared by both forms of settings. */
 export interface SettingsOptions<V> {
-  /** The repository's name in the backend (a table, a key prefix). */
+  /**
+   * The repository's name in the backend (a table, a key prefix).
+   * @example "tracks"
+   */
   name: string;
   /**
    * Converts payloads to and from the stored form.
    * @default new StringPayloadHandler()
+   * @example new JSONPayloadHandler<Track>()
    */
   payloadHandler?: PayloadHandler<V>;
   /**
@@ -104,8 +108,22 @@ export abstract class ResponseRepositorySettings<V = string> {
 
 /** The plain-object form of settings. */
 export interface SettingsDefinition<V> extends SettingsOptions<V> {
+  /**
+   * The fields that make the key, after the method: one key column each.
+   * @example ["id", "version"]
+   */
   fields: readonly string[];
+  /**
+   * Pulls the key out of a request: one value per field. Return `null` or `undefined` for any part
+   * to leave the request uncached.
+   * @example ({ url }) => [url.searchParams.get("id")]
+   */
   getKey(request: KeyRequest): KeyParts;
+  /**
+   * A human-readable name for a payload, stored beside it.
+   * @default undefined (no name is stored)
+   * @example (track: Track) => track.name
+   */
   getName?(payload: V): string | null | undefined;
 }
 

@@ -1,10 +1,10 @@
-import type { Pool, PoolClient } from "pg";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
 import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { messageOf, PostgresDriver, query, transaction } from "./driver.js";
+import type { PgPool as Pool, PgPoolClient as PoolClient } from "./pool.js";
 import {
   checkSchemaName,
   checkTableName,
@@ -32,18 +32,21 @@ export interface PostgresCacheOptions extends CacheOptions {
   /**
    * A `pg` Pool that the application already has. The cache uses it and never ends it: `close()`
    * leaves it open. Give either this or `url`; with neither, `pg` reads the `PG*` environment variables.
+   * @default undefined (the cache makes its own pool)
    * @example new PostgresCache({ pool: new pg.Pool({ connectionString }) })
    */
   pool?: Pool;
   /**
    * Where the server is: `postgres://user:password@host:port/database`. `?schema=NAME` in it sets
    * the schema (the `schema` option wins).
+   * @default undefined (`pg` reads the `PG*` environment variables)
    * @example "postgres://postgres@127.0.0.1:5432/app"
    */
   url?: string | URL;
   /**
    * The schema that holds the cache's tables, one per repository. It is created if missing.
    * @default "requestful"
+   * @example "http_cache"
    */
   schema?: string;
   /**
@@ -57,12 +60,15 @@ export interface PostgresCacheOptions extends CacheOptions {
   /**
    * How many connections the cache's own pool opens at most (not used with `pool`).
    * @default 10
+   * @example 4
    */
   poolSize?: number;
   /**
    * Told of connection errors that no call is waiting for, such as an idle connection that the
    * server closed. Calls report their own errors by rejecting. By default these go to
    * `NODE_DEBUG=requestful`.
+   * @default undefined (errors go to `NODE_DEBUG=requestful` only)
+   * @example (error) => logger.warn({ err: error }, "PostgreSQL cache")
    */
   onError?: (error: Error) => void;
 }

@@ -1,6 +1,12 @@
 import { debuglog } from "node:util";
-import type { CustomTypesConfig, Pool, PoolClient, PoolConfig, QueryArrayConfig } from "pg";
 import { CacheError, CacheTimeoutError } from "../../../errors.js";
+import type {
+  PgCustomTypes as CustomTypesConfig,
+  PgPool as Pool,
+  PgPoolClient as PoolClient,
+  PgPoolConfig as PoolConfig,
+  PgQueryConfig as QueryArrayConfig,
+} from "./pool.js";
 
 /** The part of the `pg` module that this backend uses. */
 export interface PgModule {

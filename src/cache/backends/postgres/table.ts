@@ -1,4 +1,3 @@
-import type { PoolClient } from "pg";
 import { CacheError } from "../../../errors.js";
 import { asUint8Array } from "../../../payload/convert.js";
 import type { StoredPayload } from "../../../payload/handler.js";
@@ -7,6 +6,7 @@ import type { CacheEntry } from "../../entry.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { type PostgresDriver, query, type Statement, transaction } from "./driver.js";
+import type { PgPoolClient as PoolClient } from "./pool.js";
 import {
   BYTES_PER_STATEMENT,
   checkTableName,

@@ -1,9 +1,9 @@
-import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
 import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import type { RedisClientOptions as RedisOptions } from "./client.js";
 import { type RedisClient, RedisLink, withDeadline } from "./connection.js";
 import { loadDriver } from "./driver.js";
 import { checkPrefix, DEFAULT_PREFIX, LAYOUT_VERSION } from "./keys.js";
@@ -36,9 +36,10 @@ export interface RedisCacheOptions extends CacheOptions {
    * An ioredis client (`Redis` or `Cluster`) that you already have, instead of a URL. The cache uses
    * it and leaves it open when the cache closes. Its own settings govern reconnection; every call is
    * still bounded by `timeout`.
+   * @default undefined (the cache makes a client from `url`)
    * @example new RedisCache({ client: new Redis(process.env.REDIS_URL) })
    */
-  client?: Redis | Cluster;
+  client?: RedisClient;
   /**
    * The start of every key the cache writes. Caches with the same prefix on one server share their
    * repositories; any text without `{` or `}`.
@@ -64,6 +65,7 @@ export interface RedisCacheOptions extends CacheOptions {
   /**
    * More ioredis options for the client that the cache makes from `url` (TLS, user names, a
    * connection name...). Options given here win over those the cache derives from `timeout`.
+   * @default {}
    * @example { connectionName: "api-cache", tls: { rejectUnauthorized: true } }
    */
   redisOptions?: RedisOptions;
@@ -71,6 +73,7 @@ export interface RedisCacheOptions extends CacheOptions {
    * Called with every error the client reports (a lost connection, a failed reconnection). The
    * cache keeps working and reconnects in the background; without it, those errors are kept for
    * messages only.
+   * @default undefined (errors are kept for messages only)
    * @example (error) => logger.warn({ err: error }, "Redis cache")
    */
   onError?: (error: Error) => void;
@@ -232,7 +235,7 @@ export class RedisCache extends ResponseCache<RedisRepository> {
     if (client.status !== "end") client.disconnect();
   }
 
-  async #makeClient(): Promise<Redis> {
+  async #makeClient(): Promise<RedisClient> {
     const { Redis } = await loadDriver();
     return new Redis(this.#url as string, {
       connectTimeout: this.timeout,

@@ -1,12 +1,8 @@
-import type { Cluster, Redis } from "ioredis";
 import { CacheError, CacheTimeoutError } from "../../../errors.js";
+import type { RedisArgument, RedisClient } from "./client.js";
 import type { Script } from "./scripts.js";
 
-/** A client of the Redis backend: a single server, or a cluster. */
-export type RedisClient = Redis | Cluster;
-
-/** A value sent to Redis. */
-export type RedisArgument = string | Buffer | number;
+export type { RedisArgument, RedisClient } from "./client.js";
 
 /**
  * The connection that a Redis cache shares with its repositories: the client once it is open, and

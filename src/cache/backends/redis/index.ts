@@ -5,6 +5,6 @@ export {
   RedisCache,
   type RedisCacheOptions,
 } from "./cache.js";
-export type { RedisClient } from "./connection.js";
-export { DEFAULT_PREFIX as DEFAULT_REDIS_PREFIX } from "./keys.js";
+export type { RedisArgument, RedisClient, RedisClientOptions, RedisPipeline, RedisPipelineReplies } from "./client.js";
+export { DEFAULT_PREFIX as DEFAULT_REDIS_PREFIX, type KeyLayout } from "./keys.js";
 export { RedisRepository } from "./repository.js";

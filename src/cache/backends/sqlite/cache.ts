@@ -1,13 +1,14 @@
 import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, extname, join, resolve } from "node:path";
-import BetterSqlite3, { type Database } from "better-sqlite3";
+import BetterSqlite3 from "better-sqlite3";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
 import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { retryBusy } from "./busy.js";
+import type { SQLiteDatabase as Database } from "./database.js";
 import { foldIdentifier, META_TABLE, quote, SCHEMA_VERSION } from "./sql.js";
 import { SQLiteTable } from "./table.js";
 
@@ -22,6 +23,7 @@ export interface SQLiteCacheOptions extends CacheOptions {
    * How long SQLite waits for another connection's lock before a call retries, in milliseconds.
    * Calls keep retrying for up to a minute in all, so a lock error does not reach the caller.
    * @default 5_000
+   * @example 1_000
    */
   busyTimeout?: number;
   /**
@@ -29,6 +31,7 @@ export interface SQLiteCacheOptions extends CacheOptions {
    * as well as a crash of the process; `"normal"` is faster and survives a crash of the process,
    * but a power loss may undo the last writes.
    * @default "full"
+   * @example "normal"
    */
   synchronous?: "full" | "normal";
 }

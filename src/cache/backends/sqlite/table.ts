@@ -1,4 +1,3 @@
-import type { Database, Statement } from "better-sqlite3";
 import { CacheError } from "../../../errors.js";
 import { asUint8Array } from "../../../payload/convert.js";
 import type { StoredPayload } from "../../../payload/handler.js";
@@ -7,6 +6,7 @@ import type { CacheEntry } from "../../entry.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { retryBusy } from "./busy.js";
+import type { SQLiteDatabase as Database, SQLiteStatement as Statement } from "./database.js";
 import {
   checkTableName,
   chunks,
