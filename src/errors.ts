@@ -16,7 +16,10 @@ export class CacheError extends RequestfulError {
 
 /** Options of a {@link CacheTimeoutError}. */
 export interface CacheTimeoutErrorOptions extends ErrorOptions {
-  /** The deadline that passed, in milliseconds. */
+  /**
+   * The deadline that passed, in milliseconds.
+   * @example 1_000
+   */
   timeout: number;
 }
 
