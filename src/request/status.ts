@@ -165,7 +165,7 @@ export class RateLimitStatusHandler implements StatusHandler {
     const ceiling = this.maxWait ?? context.waitTimer?.final ?? DEFAULT_MAX_WAIT;
     if (delay.ms > ceiling) {
       throw context.error(
-        `and asked to wait ${formatWait(delay.ms)} (${delay.source}), until ${new Date(now + delay.ms).toISOString()}: ` +
+        `and asked to wait ${formatWait(delay.ms)} (${delay.source})${until(now + delay.ms)}: ` +
           `longer than the ceiling of ${formatWait(ceiling)}`,
       );
     }
@@ -209,6 +209,12 @@ export function defaultStatusHandlers(): StatusHandler[] {
     new ClientErrorStatusHandler(),
     new ServerErrorStatusHandler(),
   ];
+}
+
+/** ", until 2030-01-01T12:00:00.000Z" for a message, or nothing for an instant no date can hold. */
+function until(instant: number): string {
+  const date = new Date(instant);
+  return Number.isNaN(date.getTime()) ? "" : `, until ${date.toISOString()}`;
 }
 
 /** A wait for a message: "250 ms", "30 s", "2 min 5 s", "1 h 30 min". */

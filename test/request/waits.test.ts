@@ -5,6 +5,7 @@ import {
   RateLimitStatusHandler,
   RequestHandler,
   type RequestHandlerOptions,
+  ResponseError,
   type RetryEvent,
   StepCeilingTimer,
   StepCountTimer,
@@ -84,6 +85,15 @@ describe("waits of a request handler", () => {
     expect(await handler.get(server.url("/slow"))).toBe("ok");
     expect(clock.sleeps).toEqual([3_000_000_000]);
     expect(server.count("/slow")).toBe(2);
+  });
+
+  it("a Retry-After too long for any date is refused with a message, not a RangeError of Date", async () => {
+    server.script("/never", { status: 429, headers: { "retry-after": "99999999999999999999" }, body: "no" });
+    const handler = RequestHandler.create({ clock: new FakeClock(), waitTimer: null });
+    handlers.push(handler);
+    const error = await handler.get(server.url("/never")).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect((error as Error).message).toContain("(Retry-After: 99999999999999999999): longer than the ceiling of 1 min");
   });
 
   it("a backward step of the wall clock neither stalls nor hurries paced requests", async () => {
