@@ -13,6 +13,7 @@ export {
   CacheError,
   CacheTimeoutError,
   type CacheTimeoutErrorOptions,
+  MissingDriverError,
   PayloadHandlerError,
   RequestError,
   type RequestErrorOptions,

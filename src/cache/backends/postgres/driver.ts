@@ -1,6 +1,6 @@
 import { debuglog } from "node:util";
 import type { CustomTypesConfig, Pool, PoolClient, PoolConfig, QueryArrayConfig } from "pg";
-import { CacheError, CacheTimeoutError } from "../../../errors.js";
+import { CacheError, CacheTimeoutError, MissingDriverError } from "../../../errors.js";
 
 /** The part of the `pg` module that this backend uses. */
 export interface PgModule {
@@ -11,7 +11,7 @@ const debug = debuglog("requestful");
 
 /**
  * Loads `pg` when a PostgreSQL cache opens, so that nothing else loads it. A missing package is a
- * `CacheError` that says how to install it.
+ * `MissingDriverError` that says how to install it.
  */
 export async function loadPg(): Promise<PgModule> {
   let module: { default?: PgModule } & Partial<PgModule>;
@@ -19,7 +19,10 @@ export async function loadPg(): Promise<PgModule> {
     module = (await import("pg")) as typeof module;
   } catch (cause) {
     if (isMissing(cause)) {
-      throw new CacheError('the PostgreSQL backend needs the "pg" package: npm install pg', { cause });
+      throw new MissingDriverError('the PostgreSQL backend needs the "pg" package: npm install pg', {
+        cause,
+        packageName: "pg",
+      });
     }
     throw new CacheError(`could not load the "pg" package: ${messageOf(cause)}`, { cause });
   }
