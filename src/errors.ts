@@ -14,6 +14,22 @@ export class CacheError extends RequestfulError {
   override name = "CacheError";
 }
 
+/**
+ * A backend's driver package is not installed (`ioredis`, `pg`). A configuration error, not an
+ * outage: it does not go away by itself, so it is reported when the cache is made, and a caller
+ * should not fail open for it. The message says what to install.
+ */
+export class MissingDriverError extends CacheError {
+  override name = "MissingDriverError";
+  /** The package to install. */
+  readonly packageName: string;
+
+  constructor(message: string, options: ErrorOptions & { packageName: string }) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.packageName = options.packageName;
+  }
+}
+
 /** Options of a {@link CacheTimeoutError}. */
 export interface CacheTimeoutErrorOptions extends ErrorOptions {
   /**

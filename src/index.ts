@@ -23,6 +23,7 @@ export {
   CacheError,
   CacheTimeoutError,
   type CacheTimeoutErrorOptions,
+  MissingDriverError,
   PayloadHandlerError,
   RequestError,
   type RequestErrorOptions,

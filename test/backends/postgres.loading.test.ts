@@ -46,7 +46,11 @@ describe("loading pg", () => {
     const report = await child("missing", "postgres://postgres@127.0.0.1:1/none");
     expect(report.afterImport).toBe(false);
     expect(report.isPostgres).toBe(true);
-    const hint = { name: "CacheError", message: 'the PostgreSQL backend needs the "pg" package: npm install pg' };
+    const hint = {
+      name: "MissingDriverError",
+      packageName: "pg",
+      message: 'the PostgreSQL backend needs the "pg" package: npm install pg',
+    };
     expect(report.createError).toEqual(hint);
     expect(report.afterCreate).toBeUndefined();
     expect(report.error).toEqual(hint);

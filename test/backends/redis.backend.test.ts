@@ -430,6 +430,7 @@ describe("redis backend: without ioredis", () => {
     );
     const hint = {
       cacheError: true,
+      missingDriver: "ioredis",
       message: 'the Redis backend needs the "ioredis" package, which is not installed: npm install ioredis',
     };
     expect(JSON.parse(stdout)).toEqual({ loaded: true, createError: hint, connectError: hint });

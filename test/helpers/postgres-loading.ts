@@ -23,7 +23,11 @@ if (mode === "missing") {
 
 const { PostgresCache, ResponseCache } = await import("../../src/index.js");
 const report: Record<string, unknown> = { afterImport: pgLoaded() };
-const describe = (error: unknown) => ({ name: (error as Error).name, message: (error as Error).message });
+const describe = (error: unknown) => ({
+  name: (error as Error).name,
+  packageName: (error as { packageName?: unknown }).packageName,
+  message: (error as Error).message,
+});
 let cache = PostgresCache.connect(url);
 report.afterConstruct = pgLoaded();
 try {

@@ -1,5 +1,5 @@
 import { debuglog } from "node:util";
-import { CacheError, CacheTimeoutError } from "../../../errors.js";
+import { CacheError, CacheTimeoutError, MissingDriverError } from "../../../errors.js";
 import type {
   PgCustomTypes as CustomTypesConfig,
   PgPool as Pool,
@@ -17,7 +17,7 @@ const debug = debuglog("requestful");
 
 /**
  * Loads `pg` when a PostgreSQL cache opens, so that nothing else loads it. A missing package is a
- * `CacheError` that says how to install it.
+ * `MissingDriverError` that says how to install it.
  */
 export async function loadPg(): Promise<PgModule> {
   let module: { default?: PgModule } & Partial<PgModule>;
@@ -25,7 +25,10 @@ export async function loadPg(): Promise<PgModule> {
     module = (await import("pg")) as typeof module;
   } catch (cause) {
     if (isMissing(cause)) {
-      throw new CacheError('the PostgreSQL backend needs the "pg" package: npm install pg', { cause });
+      throw new MissingDriverError('the PostgreSQL backend needs the "pg" package: npm install pg', {
+        cause,
+        packageName: "pg",
+      });
     }
     throw new CacheError(`could not load the "pg" package: ${messageOf(cause)}`, { cause });
   }

@@ -1,5 +1,5 @@
 import type * as IORedis from "ioredis";
-import { CacheError } from "../../../errors.js";
+import { CacheError, MissingDriverError } from "../../../errors.js";
 
 /** The module of the Redis client, loaded on first use. */
 export type IORedisModule = typeof IORedis;
@@ -11,7 +11,7 @@ let loading: Promise<IORedisModule> | undefined;
 
 /**
  * Loads ioredis, an optional peer dependency, the first time a Redis cache opens. A missing
- * package is a `CacheError` that says what to install.
+ * package is a `MissingDriverError` that says what to install.
  */
 export function loadDriver(): Promise<IORedisModule> {
   loading ??= import(DRIVER_PACKAGE).then(
@@ -27,9 +27,9 @@ export function loadDriver(): Promise<IORedisModule> {
 function driverError(cause: unknown): CacheError {
   const code = (cause as { code?: unknown } | null)?.code;
   if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
-    return new CacheError(
+    return new MissingDriverError(
       `the Redis backend needs the "${DRIVER_PACKAGE}" package, which is not installed: npm install ${DRIVER_PACKAGE}`,
-      { cause },
+      { cause, packageName: DRIVER_PACKAGE },
     );
   }
   const message = cause instanceof Error ? cause.message : String(cause);
