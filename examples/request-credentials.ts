@@ -19,6 +19,7 @@ async function twice(label: string, keyFields: "id" | "id and user", credentials
     defineSettings({
       name: "tracks",
       fields: keyFields === "id" ? ["id"] : ["id", "user"],
+      // The id names the track: the catalogue's ids are unique and /v1/tracks/{id} takes no query.
       getKey: ({ url, headers }) => {
         const id = url.pathname.split("/")[3];
         return keyFields === "id" ? [id] : [id, headers.get("authorization")];
