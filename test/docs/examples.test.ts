@@ -131,19 +131,23 @@ describe("the code blocks of README.md and docs/*.md", () => {
     expect(files.filter((name) => !examples.has(name))).toEqual([]);
   });
 
-  it.each([...examples.keys()])("examples/%s.ts: shown as it stands, and prints what the page says", async (name) => {
-    expect(existsSync(join(root, "examples", `${name}.ts`)), `examples/${name}.ts`).toBe(true);
-    for (const block of examples.get(name) ?? []) expect(block.code, block.where).toBe(asShown(name));
-    const folder = tempFolder();
-    try {
-      const stdout = await runExample(name, folder.path);
-      for (const block of examples.get(name) ?? []) {
-        if (block.output !== undefined) expect(stdout, `the output shown after ${block.where}`).toBe(block.output);
+  it.each([...examples.keys()])(
+    "examples/%s.ts: shown as it stands, and prints what the page says",
+    async (name) => {
+      expect(existsSync(join(root, "examples", `${name}.ts`)), `examples/${name}.ts`).toBe(true);
+      for (const block of examples.get(name) ?? []) expect(block.code, block.where).toBe(asShown(name));
+      const folder = tempFolder();
+      try {
+        const stdout = await runExample(name, folder.path);
+        for (const block of examples.get(name) ?? []) {
+          if (block.output !== undefined) expect(stdout, `the output shown after ${block.where}`).toBe(block.output);
+        }
+      } finally {
+        folder.remove();
       }
-    } finally {
-      folder.remove();
-    }
-  });
+    },
+    60_000,
+  );
 
   it("the one-line example keeps its cache in .cache/requestful.sqlite", async () => {
     const folder = tempFolder();
@@ -153,7 +157,7 @@ describe("the code blocks of README.md and docs/*.md", () => {
     } finally {
       folder.remove();
     }
-  });
+  }, 60_000);
 
   it("the request handler's caching example answers its first pass from the file when run again", async () => {
     const folder = tempFolder();
@@ -164,12 +168,12 @@ describe("the code blocks of README.md and docs/*.md", () => {
     } finally {
       folder.remove();
     }
-  });
+  }, 60_000);
 
   it("fragments type-check against the public API", () => {
     const diagnostics = typeCheck(fragments);
     expect(diagnostics).toEqual([]);
-  });
+  }, 120_000);
 });
 
 /** Type-checks the fragments, each as a module of its own; resolves to the errors, with the page and line of each. */
