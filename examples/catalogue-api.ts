@@ -151,6 +151,13 @@ export interface CatalogueApiOptions {
    * @example { latency: 20 }
    */
   latency?: number;
+  /**
+   * The `Cache-Control` of every answer. The default says that answers must not be reused without
+   * asking, so that only a repository's own expiry makes them cacheable.
+   * @default "private, max-age=0"
+   * @example { cacheControl: "max-age=3600" }
+   */
+  cacheControl?: string;
 }
 
 export interface CatalogueApi {
@@ -162,7 +169,10 @@ export interface CatalogueApi {
 }
 
 /** Starts the API on a free port of 127.0.0.1. */
-export async function startCatalogueApi({ latency = 0 }: CatalogueApiOptions = {}): Promise<CatalogueApi> {
+export async function startCatalogueApi({
+  latency = 0,
+  cacheControl = "private, max-age=0",
+}: CatalogueApiOptions = {}): Promise<CatalogueApi> {
   const byId = {
     artists: new Map(catalogue.artists.map((artist) => [artist.id, artist])),
     albums: new Map(catalogue.albums.map((album) => [album.id, album])),
@@ -172,7 +182,7 @@ export async function startCatalogueApi({ latency = 0 }: CatalogueApiOptions = {
   const server = createServer((request, response) => {
     requests++;
     const url = new URL(request.url ?? "/", "http://localhost");
-    const answer = () => route(request.method ?? "GET", url, byId, response);
+    const answer = () => route(request.method ?? "GET", url, byId, response, cacheControl);
     if (latency > 0) setTimeout(answer, latency);
     else answer();
   });
@@ -193,9 +203,9 @@ export async function startCatalogueApi({ latency = 0 }: CatalogueApiOptions = {
 
 type Index = { [K in keyof Catalogue]: Map<string, Catalogue[K][number]> };
 
-function route(method: string, url: URL, byId: Index, response: ServerResponse): void {
+function route(method: string, url: URL, byId: Index, response: ServerResponse, cacheControl: string): void {
   const [status, body] = answer(method, url, byId);
-  reply(response, status, body);
+  reply(response, status, body, cacheControl);
 }
 
 function answer(method: string, url: URL, byId: Index): [number, unknown] {
@@ -226,12 +236,12 @@ function error(status: number, message: string) {
   return { error: { status, message } };
 }
 
-function reply(response: ServerResponse, status: number, body: unknown): void {
+function reply(response: ServerResponse, status: number, body: unknown, cacheControl: string): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(text),
-    "cache-control": "private, max-age=0",
+    "cache-control": cacheControl,
   });
   response.end(text);
 }

@@ -1,11 +1,12 @@
 /** The README's quick start, as written there (with the package name pointing at the source). */
 import { defineSettings, JSONPayloadHandler, repositoryByPathSegment, SQLiteCache } from "../src/index.js";
 
-// GET https://api.example.com/v1/tracks/ID is keyed by its ID; other methods are not cached.
+// GET https://api.example.com/v1/tracks/ID is keyed by its ID alone: the API's track IDs are
+// unique, it takes no query there, and this cache holds only this API. (GET and HEAD only, by default.)
 const tracks = defineSettings({
   name: "tracks",
   fields: ["id"],
-  getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[3] : null],
+  getKey: ({ url }) => [url.search === "" ? url.pathname.split("/")[3] : null],
   getName: (payload: { name?: string }) => payload.name,
   payloadHandler: new JSONPayloadHandler<{ name?: string }>(),
 });

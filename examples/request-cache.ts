@@ -8,7 +8,9 @@ import {
 } from "../src/index.js";
 import { catalogue, startCatalogueApi } from "./catalogue-api.js";
 
-// GET /v1/albums/{id} and /v1/tracks/{id} are keyed by their id; nothing else is cached.
+// GET /v1/albums/{id} and /v1/tracks/{id} are keyed by their id; nothing else is cached. The id
+// alone is enough: the catalogue's ids are unique, these paths take no query, and this cache holds
+// this one API.
 const byId = (name: string) =>
   defineSettings({
     name,
