@@ -3,7 +3,7 @@ import { DEFAULT_EXPIRE, type Expire, validateExpire } from "../duration.js";
 import { CacheError } from "../errors.js";
 import type { CacheRequest, Exchange } from "../types.js";
 import { requestUrl } from "./key.js";
-import type { RepositoryOptions, ResponseRepository, SaveInput } from "./repository.js";
+import type { CachePolicy, RepositoryOptions, ResponseRepository, SaveInput } from "./repository.js";
 import type { ResponseRepositorySettings } from "./settings.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: a cache holds repositories of any key and payload type.
@@ -37,6 +37,42 @@ export interface CacheOptions {
    * @default Date.now
    */
   now?: () => number;
+  /**
+   * How a session decides freshness, for every repository that does not set its own: `"http"` by
+   * the origin's caching headers (RFC 9111), `"expire"` by the repository's `expire`.
+   * @default "expire"
+   * @example { policy: "http" }
+   */
+  policy?: CachePolicy;
+}
+
+/** Options of {@link ResponseCache.createRepository}. */
+export interface CreateRepositoryOptions {
+  /**
+   * How long a saved response is kept: the freshness limit in the `"expire"` policy, the retention
+   * limit in `"http"` (an entry is kept until the later of its HTTP freshness and this).
+   * @default the cache's expire
+   * @example { expire: { days: 1 } }
+   */
+  expire?: Expire;
+  /**
+   * How a session decides freshness for this repository.
+   * @default the cache's policy
+   * @example { policy: "http" }
+   */
+  policy?: CachePolicy;
+  /**
+   * In the `"expire"` policy, the statuses stored.
+   * @default 200–299 but 204, 205 and 206
+   * @example { statuses: [200, 404] }
+   */
+  statuses?: readonly number[];
+  /**
+   * In the `"expire"` policy, whether `no-store` responses are stored all the same.
+   * @default false
+   * @example { ignoreNoStore: true }
+   */
+  ignoreNoStore?: boolean;
 }
 
 type State = "new" | "connecting" | "open" | "closed";
@@ -64,6 +100,8 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   readonly expire: Expire;
   /** The clock, in epoch milliseconds. */
   readonly now: () => number;
+  /** How a session decides freshness, for repositories that do not set their own. */
+  readonly policy: CachePolicy;
 
   readonly #repositories = new Map<string, R>();
   #state: State = "new";
@@ -83,6 +121,11 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
     this.repositoryGetter = options.repositoryGetter;
     this.expire = validateExpire(options.expire ?? DEFAULT_EXPIRE);
     this.now = options.now ?? Date.now;
+    const policy = options.policy ?? "expire";
+    if (policy !== "http" && policy !== "expire") {
+      throw new TypeError(`policy must be "http" or "expire", got ${describeValue(policy)}`);
+    }
+    this.policy = policy;
   }
 
   /**
@@ -154,7 +197,7 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
    * Adds a repository for these settings. It is created in the backend when the cache connects, or
    * at once when the cache is already connected. A name that is taken is a `CacheError`.
    */
-  createRepository<V>(settings: ResponseRepositorySettings<V>, options: { expire?: Expire } = {}): R {
+  createRepository<V>(settings: ResponseRepositorySettings<V>, options: CreateRepositoryOptions = {}): R {
     if (this.#state === "closed") throw new CacheError(`cache "${this.name}" is closed`);
     const name = settings?.name;
     if (typeof name !== "string" || name.length === 0) {
@@ -164,10 +207,14 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
       throw new CacheError(`cache "${this.name}" already has a repository named "${name}"`);
     }
     this.checkRepositoryName(name);
-    const repository = this.newRepository(settings, {
+    const repositoryOptions: RepositoryOptions = {
       expire: options.expire === undefined ? this.expire : validateExpire(options.expire),
       now: this.now,
-    });
+      policy: options.policy ?? this.policy,
+    };
+    if (options.statuses !== undefined) repositoryOptions.statuses = options.statuses;
+    if (options.ignoreNoStore !== undefined) repositoryOptions.ignoreNoStore = options.ignoreNoStore;
+    const repository = this.newRepository(settings, repositoryOptions);
     this.#repositories.set(name, repository);
     if (this.#state === "open" || this.#state === "connecting") {
       // Created in the background; calls on the repository wait for it and see its error if it fails.

@@ -2,6 +2,7 @@ export {
   type AnyRepository,
   type CacheOptions,
   type CacheSaveInput,
+  type CreateRepositoryOptions,
   type RepositoryGetter,
   ResponseCache,
   repositoryByPathSegment,
@@ -9,11 +10,15 @@ export {
 export type { CacheEntry } from "./entry.js";
 export { keyId } from "./key.js";
 export {
+  type CachePolicy,
+  DEFAULT_STATUSES,
   RESERVED_FIELDS,
   type RepositoryOptions,
   type RepositoryRequest,
+  type ResponseHead,
   ResponseRepository,
   type SaveInput,
+  type SaveOptions,
 } from "./repository.js";
 export {
   defineSettings,

@@ -133,6 +133,7 @@ describe("redis backend: stored values", () => {
     expiresAt: 1_770_465_600_000,
     payload: "",
     status: null,
+    meta: null,
     headers: null,
     url: null,
   };

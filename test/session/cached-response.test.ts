@@ -19,6 +19,7 @@ function entry(overrides: Partial<CacheEntry> = {}): CacheEntry {
       ["x-request-id", "abc"],
     ]),
     url: "https://api.example.com/v1/tracks/42",
+    meta: null,
     ...overrides,
   };
 }

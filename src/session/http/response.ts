@@ -1,4 +1,5 @@
 /** Storing a response (RFC 9111 §3), its age (§4.2.3) and its freshness lifetime (§4.2.1, §4.2.2). */
+import type { CachePolicy } from "../../cache/repository.js";
 
 import { parseHttpDate } from "./date.js";
 import { type Directives, deltaSeconds, parseCacheControl, splitList } from "./directives.js";
@@ -6,8 +7,7 @@ import type { Fields } from "./fields.js";
 import { Flag, type Meta } from "./meta.js";
 import { varyValues } from "./vary.js";
 
-/** How freshness is decided: by the origin (RFC 9111), or by the repository's expiry. */
-export type CachePolicy = "http" | "expire";
+export type { CachePolicy };
 
 /** Why a response is not stored. */
 export type NotStorableReason =

@@ -128,6 +128,7 @@ function sizeOf(id: string, entry: CacheEntry): number {
     payload +
     (entry.headers?.length ?? 0) * 2 +
     (entry.url?.length ?? 0) * 2 +
+    (entry.meta?.length ?? 0) * 2 +
     (entry.name?.length ?? 0) * 2
   );
 }
