@@ -39,6 +39,18 @@ export const CONFIGURATIONS: readonly Configuration[] = [
   { name: "sqlite-shared", backend: "sqlite", audience: "shared", browserCache: false },
 ];
 
+/**
+ * Which of the suite's test sets the shared configurations run: `proxy` (the default, with
+ * `browserCache` false) or `browser`, the set the private configurations run, to compare the two
+ * audiences on the same tests.
+ */
+export type SharedStyle = "proxy" | "browser";
+
+/** The configuration, with the test set of `style` when it is a shared one. */
+export function withSharedStyle(configuration: Configuration, style: SharedStyle): Configuration {
+  return configuration.audience === "shared" ? { ...configuration, browserCache: style === "browser" } : configuration;
+}
+
 /** The configuration with this name, or a `RangeError` that lists the names. */
 export function configurationNamed(name: string): Configuration {
   const found = CONFIGURATIONS.find((configuration) => configuration.name === name);

@@ -143,6 +143,8 @@ export interface Failure {
 /** A graded run. */
 export interface Summary {
   readonly configuration: Configuration["name"];
+  /** The suite's test set: browser-style (`true`) or proxy-style. */
+  readonly browserCache: boolean;
   readonly groups: readonly { readonly id: string; readonly name: string; readonly tally: Tally }[];
   readonly total: Tally;
   /** Required tests that did not pass on their own result, expected or not. */
@@ -200,7 +202,8 @@ export function summarise(
     return { id: group.id, name: group.name, tally };
   });
   const unknown = [...expected.keys()].filter((id) => !selected.has(id));
-  return { configuration: configuration.name, groups: summaries, total, failures, fixed, unknown };
+  const { browserCache } = configuration;
+  return { configuration: configuration.name, browserCache, groups: summaries, total, failures, fixed, unknown };
 }
 
 function count(tally: Tally, kind: TestKind, own: GradeName, published: GradeName): void {

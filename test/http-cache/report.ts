@@ -23,7 +23,8 @@ export function formatSummary(summary: Summary, features: SessionFeatures, secon
   const { total } = summary;
   const lines = [
     `== ${summary.configuration}: ${total.passed}/${total.graded} graded tests pass ` +
-      `(${seconds.toFixed(0)} s; session ${features.shared ? "with" : "without"} the shared and policy options)`,
+      `(${summary.browserCache ? "browser" : "proxy"}-style tests, ${seconds.toFixed(0)} s; ` +
+      `session ${features.shared ? "with" : "without"} the shared and policy options)`,
     [
       "group".padEnd(22),
       "passed".padStart(8),

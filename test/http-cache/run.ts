@@ -8,8 +8,10 @@
  *   npm run test:http -- --report-only      print, never fail (also REQUESTFUL_HTTP_REPORT_ONLY=1)
  *
  * Options: `--config NAME` (repeatable), `--only ID,...`, `--concurrency N` (tests at once per
- * configuration, default 25), `--jobs N` (configurations at once, default 4), `--verbose` (print
- * each configuration's log), `--json FILE` (write the summaries).
+ * configuration, default 25), `--jobs N` (configurations at once, default 4), `--shared-style
+ * proxy|browser` (the test set of the shared configurations, default proxy; also
+ * REQUESTFUL_HTTP_SHARED_STYLE), `--verbose` (print each configuration's log), `--json FILE` (write
+ * the summaries).
  */
 import { fork } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -17,11 +19,12 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { CONFIGURATIONS, type Configuration, configurationNamed } from "./configurations.js";
+import { CONFIGURATIONS, type Configuration, configurationNamed, withSharedStyle } from "./configurations.js";
 import { expectedFor, loadExpectedFailures, type Summary, summarise, unexpectedFailures } from "./grading.js";
 import { formatSummary } from "./report.js";
 import type { RunOutput } from "./run-one.js";
 import { loadGrading, loadGroups, suiteFolder } from "./suite.js";
+import type { WorkerTask } from "./worker.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -34,13 +37,20 @@ const { values } = parseArgs({
     "report-only": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
     json: { type: "string" },
+    "shared-style": { type: "string", default: process.env.REQUESTFUL_HTTP_SHARED_STYLE ?? "proxy" },
   },
 });
 const reportOnly =
   values["report-only"] || ["1", "true", "yes"].includes(process.env.REQUESTFUL_HTTP_REPORT_ONLY ?? "");
 const concurrency = positive("--concurrency", values.concurrency);
 const jobs = positive("--jobs", values.jobs);
-const configurations = values.config === undefined ? CONFIGURATIONS : values.config.map(configurationNamed);
+const sharedStyle = values["shared-style"];
+if (sharedStyle !== "proxy" && sharedStyle !== "browser") {
+  throw new RangeError(`--shared-style must be "proxy" or "browser", got "${sharedStyle}"`);
+}
+const configurations = (values.config === undefined ? CONFIGURATIONS : values.config.map(configurationNamed)).map(
+  (configuration) => withSharedStyle(configuration, sharedStyle),
+);
 
 function positive(option: string, value: string): number {
   const number = Number(value);
@@ -57,9 +67,13 @@ interface Finished {
 function runWorker(configuration: Configuration, scratch: string): Promise<Finished> {
   const folder = join(scratch, configuration.name);
   mkdirSync(folder);
-  const child = fork(join(here, "worker.ts"), [configuration.name, folder, String(concurrency), values.only ?? ""], {
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
-  });
+  const task: WorkerTask = {
+    configuration,
+    scratch: folder,
+    concurrency,
+    ...(values.only === undefined ? {} : { only: values.only.split(",") }),
+  };
+  const child = fork(join(here, "worker.ts"), [JSON.stringify(task)], { stdio: ["ignore", "pipe", "pipe", "ipc"] });
   const log: Buffer[] = [];
   child.stdout?.on("data", (chunk: Buffer) => log.push(chunk));
   child.stderr?.on("data", (chunk: Buffer) => log.push(chunk));
