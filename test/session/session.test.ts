@@ -92,7 +92,12 @@ describe.each(list)("session on $name", (backend) => {
       expect(response.headers.get("content-type")).toBe(type);
       expect(response.headers.get("x-origin")).toBe("yes");
     }
-    expect([...hit.headers]).toEqual([...miss.headers]);
+    // A hit says how old it is and how it was made (RFC 9111 §5.1, RFC 9211); the rest is the origin's.
+    const own = new Set(["age", "cache-status"]);
+    expect([...hit.headers].filter(([name]) => !own.has(name))).toEqual([...miss.headers]);
+    expect(hit.headers.get("age")).toMatch(/^\d+$/);
+    expect(hit.headers.get("cache-status")).toMatch(/^requestful; hit; ttl=\d+$/);
+    expect((hit as CachedResponse).cacheStatus).toBe(hit.headers.get("cache-status"));
   });
 
   it("stores the origin's headers but Set-Cookie and those of the connection", async () => {
@@ -417,11 +422,18 @@ describe("counters and events", () => {
 
     const key = ["GET", url.split("/").at(-1)];
     expect(events).toEqual([
-      { type: "miss", url, repository: "tracks", key },
+      { type: "miss", url, repository: "tracks", key, policy: "expire", reason: "no-entry" },
       { type: "store", url, repository: "tracks", key, bytes: expect.any(Number) },
-      { type: "hit", url, repository: "tracks", key, stale: false },
+      { type: "hit", url, repository: "tracks", key, stale: false, policy: "expire", status: "hit", reason: undefined },
       { type: "bypass", url, repository: "tracks", reason: "no-store" },
-      { type: "miss", url: page, repository: "pages", key: ["GET", page.split("/").at(-1)] },
+      {
+        type: "miss",
+        url: page,
+        repository: "pages",
+        key: ["GET", page.split("/").at(-1)],
+        policy: "expire",
+        reason: "no-entry",
+      },
       {
         type: "store",
         url: page,
@@ -430,7 +442,14 @@ describe("counters and events", () => {
         bytes: expect.any(Number),
       },
       { type: "bypass", url: server.url("/elsewhere"), repository: undefined, reason: "no-repository" },
-      { type: "miss", url: missing, repository: "tracks", key: ["GET", missing.split("/").at(-1)] },
+      {
+        type: "miss",
+        url: missing,
+        repository: "tracks",
+        key: ["GET", missing.split("/").at(-1)],
+        policy: "expire",
+        reason: "no-entry",
+      },
       {
         type: "not-stored",
         url: missing,
