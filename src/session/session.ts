@@ -21,9 +21,11 @@ import {
 } from "./events.js";
 import { Flight, Shared, untilAborted } from "./flight.js";
 import {
+  byteRange,
   type CacheStatusKind,
   cacheStatus,
   conditionalFields,
+  contentRange,
   decideStore,
   decodeMeta,
   encodeMeta,
@@ -36,8 +38,11 @@ import {
   type Meta,
   mergeNotModified,
   NO_REQUEST_DIRECTIVES,
+  NOT_MODIFIED_FIELDS,
+  notModified,
   type Pairs,
   pairFields,
+  parseHttpDate,
   type RequestDirectives,
   type RevalidateReason,
   requestDirectives,
@@ -164,11 +169,21 @@ export class CachedSession implements AsyncDisposable {
     const headers = target.headers;
     const directives = headers === undefined ? NO_REQUEST_DIRECTIVES : requestDirectives(headers);
     const mode = effectiveMode(target.mode, directives);
+    const conditional = headers !== undefined && hasConditionalHeader(headers);
+    const range = headers?.get("range") ?? null;
+    if (range !== null && mode === "default" && !conditional && target.keyRequest.method === "GET") {
+      const part = await this.#rangeFromStore(routed, directives, range);
+      if (part !== undefined) return part;
+    }
+    if (conditional && range === null && mode === "default" && this.#options.shared) {
+      const answer = await this.#notModifiedFromStore(routed, directives);
+      if (answer !== undefined) return answer;
+    }
     const { bypass, plan } = planRequest({
       mode,
       persist: this.#options.persist,
-      conditional: headers !== undefined && hasConditionalHeader(headers),
-      range: headers?.has("range") === true,
+      conditional,
+      range: range !== null,
     });
     if (bypass !== undefined) {
       if (!plan.store && plan.onMiss === "network") {
@@ -264,7 +279,9 @@ export class CachedSession implements AsyncDisposable {
       const fresh = freshness.lifetime > freshness.age;
       return this.#answer(routed, entry, meta, freshness, fresh ? "hit" : "stale", fresh ? undefined : mode);
     }
-    const verdict = judge(freshness, directives, mode === "no-cache");
+    // RFC 8246 §2.1: a fresh immutable response needs no validation on a reload.
+    const immutable = (freshness.flags & Flag.Immutable) !== 0 && freshness.lifetime > freshness.age;
+    const verdict = judge(freshness, directives, mode === "no-cache" && !immutable);
     switch (verdict.type) {
       case "fresh":
         return this.#answer(routed, entry, meta, freshness, "hit", undefined);
@@ -280,6 +297,87 @@ export class CachedSession implements AsyncDisposable {
         throw new TypeError(`unknown verdict ${String(never)}`);
       }
     }
+  }
+
+  /**
+   * A byte range answered from a fresh stored complete response (RFC 9111 §3.4, RFC 9110 §14.2):
+   * a 206 with the part and the stored header fields, or `undefined` to leave the request to the
+   * origin (no fresh 200 stored, or a range the cache does not serve).
+   */
+  async #rangeFromStore(routed: Routed, directives: RequestDirectives, range: string): Promise<Response | undefined> {
+    const stored = await this.#freshStored(routed, directives);
+    if (stored === undefined) return undefined;
+    const { entry, meta, freshness, now } = stored;
+    const { target, repository } = routed;
+    const bytes = typeof entry.payload === "string" ? new TextEncoder().encode(entry.payload) : entry.payload;
+    const part = byteRange(range, bytes.byteLength);
+    if (part === undefined) return undefined;
+    const age = meta === undefined ? Math.max(0, now - entry.cachedAt) : Math.max(0, meta.a + now - meta.r);
+    const headers: [string, string][] = [
+      ["content-range", contentRange(part, bytes.byteLength)],
+      ["content-length", String(part.end - part.start + 1)],
+      ["age", String(Math.floor(age / 1000))],
+      ["cache-status", cacheStatus("hit", freshness.lifetime - freshness.age, undefined)],
+    ];
+    const partial: CacheEntry = { ...entry, status: 206, payload: bytes.slice(part.start, part.end + 1) };
+    let response: CachedResponse;
+    try {
+      response = new CachedResponse(partial, { url: target.url.href, now, headers, stale: false });
+    } catch (error) {
+      this.#failed("entry", error, target, repository, routed.counters);
+      return undefined;
+    }
+    this.#hit(routed, { policy: repository.policy, status: "hit", reason: "range" }, false);
+    return response;
+  }
+
+  /**
+   * A shared cache's answer to a client's own conditional request (RFC 9111 §4.3.2): a 304 from a
+   * fresh stored response that satisfies it, or `undefined` to pass the request on untouched.
+   */
+  async #notModifiedFromStore(routed: Routed, directives: RequestDirectives): Promise<Response | undefined> {
+    const stored = await this.#freshStored(routed, directives);
+    const headers = routed.target.headers;
+    if (stored === undefined || headers === undefined) return undefined;
+    const pairs = storedPairs(stored.entry);
+    if (pairs === undefined) return undefined;
+    const fields = pairFields(pairs);
+    if (!notModified(headers, fields, (value) => parseHttpDate(value))) return undefined;
+    const { meta, freshness, now, entry } = stored;
+    const answer = new Headers();
+    for (const name of NOT_MODIFIED_FIELDS) {
+      const value = fields.get(name);
+      if (value !== null) answer.set(name, value);
+    }
+    const age = meta === undefined ? Math.max(0, now - entry.cachedAt) : Math.max(0, meta.a + now - meta.r);
+    answer.set("age", String(Math.floor(age / 1000)));
+    answer.set("cache-status", cacheStatus("hit", freshness.lifetime - freshness.age, undefined));
+    this.#hit(routed, { policy: routed.repository.policy, status: "hit", reason: "not-modified" }, false);
+    const init = { status: 304, statusText: "Not Modified", headers: answer };
+    return new NetworkResponse(null, init, routed.target.url.href);
+  }
+
+  /** The stored complete (200) response for a request when it is fresh and selected, else `undefined`. */
+  async #freshStored(
+    routed: Routed,
+    directives: RequestDirectives,
+  ): Promise<{ entry: CacheEntry; meta: Meta | undefined; freshness: Freshness; now: number } | undefined> {
+    if (!this.cache.connected) return undefined;
+    const { target, repository } = routed;
+    let entry: CacheEntry | undefined;
+    try {
+      entry = await this.#read(repository, routed.key);
+    } catch (error) {
+      this.#failed("read", error, target, repository, routed.counters);
+      return undefined;
+    }
+    if (entry === undefined || (entry.status ?? 200) !== 200) return undefined;
+    const meta = entry.meta === null ? undefined : decodeMeta(entry.meta);
+    if (meta?.y != null && !varyMatches(meta.y, target.headers)) return undefined;
+    const now = repository.now();
+    const freshness = freshnessOf(repository.policy, entry, meta, now);
+    if (judge(freshness, directives).type !== "fresh") return undefined;
+    return { entry, meta, freshness, now };
   }
 
   /** An answer from a stored entry, with its Age and Cache-Status, counted and reported. */
@@ -561,7 +659,8 @@ export class CachedSession implements AsyncDisposable {
       if (storing) this.#notStored(routed, read.reason === "failed" ? "incomplete" : "too-large");
       return new NetworkResponse(read.stream, copyInit(response), response.url || target.url.href, response.redirected);
     }
-    const shared = new Shared(response, read.bytes, target.url.href);
+    // A private cache replays the cookies its one user was given; a shared one never stores them.
+    const shared = new Shared(response, read.bytes, target.url.href, !this.#options.shared);
     flight?.settle(shared);
     if (storing && decision?.store === true) await this.#store(routed, shared, decision);
     else if (reason !== undefined) this.#notStored(routed, reason);

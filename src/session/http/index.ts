@@ -8,6 +8,7 @@ export { type Directives, deltaSeconds, fieldNames, parseCacheControl, splitList
 export { type Fields, type Pairs, pairFields } from "./fields.js";
 export { invalidationTargets, isUnsafeMethod } from "./invalidation.js";
 export { decodeMeta, encodeMeta, Flag, type Meta } from "./meta.js";
+export { type ByteRange, byteRange, contentRange } from "./range.js";
 export { NO_REQUEST_DIRECTIVES, type RequestDirectives, requestDirectives } from "./request.js";
 export {
   ageValue,
@@ -19,6 +20,6 @@ export {
   type StoreDecision,
   type StoreInput,
 } from "./response.js";
-export { conditionalFields, mergeNotModified, selects } from "./validation.js";
+export { conditionalFields, mergeNotModified, NOT_MODIFIED_FIELDS, notModified, selects } from "./validation.js";
 export { normaliseField, type VaryValues, varyMatches, varyValues } from "./vary.js";
 export { type Freshness, judge, type RevalidateReason, type Verdict } from "./verdict.js";

@@ -123,7 +123,9 @@ export function freshnessLifetime(
  */
 export function decideStore(input: StoreInput): StoreDecision {
   const { policy, shared, status, request, response } = input;
-  const cc = parseCacheControl(response.get("cache-control"));
+  // RFC 9213 §2.1: a shared cache that honours CDN-Cache-Control uses it instead of Cache-Control.
+  const cdn = shared ? response.get("cdn-cache-control") : null;
+  const cc = parseCacheControl(cdn ?? response.get("cache-control"));
   const requestCc = request === undefined ? undefined : parseCacheControl(request.get("cache-control"));
   const noStore = cc.has("no-store") || requestCc?.has("no-store") === true;
   switch (policy) {

@@ -1,4 +1,5 @@
 /** Validating a stored response (RFC 9111 §4.3) and freshening it with a 304 (§3.2, §4.3.4). */
+import { splitList } from "./directives.js";
 import type { Fields, Pairs } from "./fields.js";
 
 /**
@@ -49,6 +50,39 @@ export function selects(stored: Fields, notModified: Fields): boolean {
   }
   return true;
 }
+
+/**
+ * Whether a stored response satisfies a request's own conditions as "not modified" (RFC 9111
+ * §4.3.2, RFC 9110 §13.1.2, §13.1.3): an If-None-Match that names its entity tag (weak comparison)
+ * or `*`; without If-None-Match, an If-Modified-Since no earlier than its Last-Modified (or Date).
+ */
+export function notModified(
+  request: Fields,
+  stored: Fields,
+  parseDate: (value: string | null) => number | undefined,
+): boolean {
+  const ifNoneMatch = request.get("if-none-match");
+  if (ifNoneMatch !== null) {
+    const etag = stored.get("etag");
+    if (etag === null) return false;
+    return splitList(ifNoneMatch).some((tag) => tag === "*" || weakCompare(tag, etag));
+  }
+  const since = parseDate(request.get("if-modified-since"));
+  if (since === undefined) return false;
+  const modified = parseDate(stored.get("last-modified")) ?? parseDate(stored.get("date"));
+  return modified !== undefined && modified <= since;
+}
+
+/** The stored fields a 304 answer carries (RFC 9110 §15.4.5). */
+export const NOT_MODIFIED_FIELDS: readonly string[] = [
+  "cache-control",
+  "content-location",
+  "date",
+  "etag",
+  "expires",
+  "last-modified",
+  "vary",
+];
 
 /** Weak comparison of entity tags (RFC 9110 §8.8.3.2). */
 function weakCompare(a: string, b: string): boolean {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
+  byteRange,
   cacheStatus,
   conditionalFields,
+  contentRange,
   decideStore,
   Flag,
   invalidationTargets,
@@ -255,5 +257,23 @@ describe("cacheStatus (RFC 9211)", () => {
       "requestful; hit; ttl=-5; detail=stale-while-revalidate",
     );
     expect(cacheStatus("revalidated", 60_000)).toBe("requestful; fwd=stale; fwd-status=304; ttl=60");
+  });
+});
+
+describe("byteRange (RFC 9110 §14.1.2)", () => {
+  it("reads one range of each form against the length", () => {
+    expect(byteRange("bytes=0-1", 11)).toEqual({ start: 0, end: 1 });
+    expect(byteRange("bytes=1-", 11)).toEqual({ start: 1, end: 10 });
+    expect(byteRange("bytes=-1", 11)).toEqual({ start: 10, end: 10 });
+    expect(byteRange("bytes=5-100", 11)).toEqual({ start: 5, end: 10 });
+    expect(contentRange({ start: 0, end: 1 }, 11)).toBe("bytes 0-1/11");
+  });
+
+  it("leaves several ranges, other units and unsatisfiable ranges to the origin", () => {
+    expect(byteRange("bytes=0-1,3-4", 11)).toBeUndefined();
+    expect(byteRange("items=0-1", 11)).toBeUndefined();
+    expect(byteRange("bytes=20-", 11)).toBeUndefined();
+    expect(byteRange("bytes=-0", 11)).toBeUndefined();
+    expect(byteRange("bytes=3-1", 11)).toBeUndefined();
   });
 });
