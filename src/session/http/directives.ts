@@ -101,3 +101,21 @@ export function fieldNames(value: string): string[] {
   for (const member of splitList(value)) if (member === "*" || TOKEN.test(member)) names.push(member.toLowerCase());
   return names;
 }
+
+/** An sf-dictionary member (RFC 8941 §3.2): a key, then a bare item or a boolean, then parameters. */
+const SF_MEMBER =
+  /^[a-z*][a-z0-9_\-.*]*(?:=(?:-?\d{1,15}(?:\.\d{1,3})?|"(?:[^"\\\x00-\x1f\x7f]|\\["\\])*"|[A-Za-z*][!#$%&'*+\-.^_`|~:/0-9A-Za-z]*|:[A-Za-z0-9+/=]*:|\?[01]))?(?:;.*)?$/;
+
+/**
+ * Parses `CDN-Cache-Control` (RFC 9213 §2.1): a Structured Field Dictionary (RFC 8941) of the same
+ * directives. A value that is not a valid dictionary makes the whole field ignored (`undefined`); a
+ * `max-age` or `s-maxage` that is not an integer is ignored.
+ */
+export function parseCdnCacheControl(value: string | null): Directives | undefined {
+  if (value === null) return undefined;
+  const members = splitList(value);
+  if (members.length === 0 || !members.every((member) => SF_MEMBER.test(member))) return undefined;
+  // Only integers are durations: a string, a decimal or a token in max-age or s-maxage is ignored.
+  const kept = members.filter((member) => !/^(?:max-age|s-maxage)(?:=(?!\d+(?:;|$))|;|$)/.test(member));
+  return parseCacheControl(kept.map((member) => member.split(";")[0]).join(", "));
+}

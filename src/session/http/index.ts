@@ -4,7 +4,14 @@
  */
 export { CACHE_NAME, type CacheStatusKind, cacheStatus } from "./cache-status.js";
 export { formatHttpDate, parseHttpDate } from "./date.js";
-export { type Directives, deltaSeconds, fieldNames, parseCacheControl, splitList } from "./directives.js";
+export {
+  type Directives,
+  deltaSeconds,
+  fieldNames,
+  parseCacheControl,
+  parseCdnCacheControl,
+  splitList,
+} from "./directives.js";
 export { type Fields, type Pairs, pairFields } from "./fields.js";
 export { invalidationTargets, isUnsafeMethod } from "./invalidation.js";
 export { decodeMeta, encodeMeta, Flag, type Meta } from "./meta.js";

@@ -2,7 +2,7 @@
 import type { CachePolicy } from "../../cache/repository.js";
 
 import { parseHttpDate } from "./date.js";
-import { type Directives, deltaSeconds, parseCacheControl, splitList } from "./directives.js";
+import { type Directives, deltaSeconds, parseCacheControl, parseCdnCacheControl, splitList } from "./directives.js";
 import type { Fields } from "./fields.js";
 import { Flag, type Meta } from "./meta.js";
 import { varyValues } from "./vary.js";
@@ -75,7 +75,9 @@ export function ageValue(value: string | null): number {
  */
 export function correctedInitialAge(response: Fields, requestTime: number, responseTime: number): number {
   const date = parseHttpDate(response.get("date"));
-  const apparent = date === undefined ? 0 : Math.max(0, responseTime - date);
+  // The RFC's arithmetic is in whole seconds, as Date is: a response that arrives within the second
+  // its Date names has an apparent age of 0, not the part of a second the clock has run on.
+  const apparent = date === undefined ? 0 : Math.max(0, Math.floor(responseTime / 1000) * 1000 - date);
   const corrected = ageValue(response.get("age")) * 1000 + Math.max(0, responseTime - requestTime);
   return Math.max(apparent, corrected);
 }
@@ -124,8 +126,8 @@ export function freshnessLifetime(
 export function decideStore(input: StoreInput): StoreDecision {
   const { policy, shared, status, request, response } = input;
   // RFC 9213 §2.1: a shared cache that honours CDN-Cache-Control uses it instead of Cache-Control.
-  const cdn = shared ? response.get("cdn-cache-control") : null;
-  const cc = parseCacheControl(cdn ?? response.get("cache-control"));
+  const cdn = shared ? parseCdnCacheControl(response.get("cdn-cache-control")) : undefined;
+  const cc = cdn ?? parseCacheControl(response.get("cache-control"));
   const requestCc = request === undefined ? undefined : parseCacheControl(request.get("cache-control"));
   const noStore = cc.has("no-store") || requestCc?.has("no-store") === true;
   switch (policy) {

@@ -3,6 +3,7 @@ import {
   ageValue,
   deltaSeconds,
   parseCacheControl,
+  parseCdnCacheControl,
   parseHttpDate,
   splitList,
 } from "../../../src/session/http/index.js";
@@ -35,6 +36,20 @@ describe("parseCacheControl (RFC 9110 §5.6, RFC 9111 §5.2)", () => {
 
   it("splits lists outside quotes only", () => {
     expect(splitList(' a , "b,c" ,, d')).toEqual(["a", '"b,c"', "d"]);
+  });
+});
+
+describe("parseCdnCacheControl (RFC 9213, RFC 8941)", () => {
+  it("reads a valid dictionary, ignores a non-integer max-age, and refuses an invalid one whole", () => {
+    expect(parseCdnCacheControl("max-age=600, no-store")).toEqual(
+      new Map<string, string | null>([
+        ["max-age", "600"],
+        ["no-store", null],
+      ]),
+    );
+    expect(parseCdnCacheControl('max-age="600"')?.has("max-age")).toBe(false);
+    expect(parseCdnCacheControl("max-age=600, &&&&&")).toBeUndefined();
+    expect(parseCdnCacheControl(null)).toBeUndefined();
   });
 });
 
