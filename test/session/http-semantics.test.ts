@@ -8,6 +8,7 @@ import {
   type CachePolicy,
   type CreateRepositoryOptions,
   JSONPayloadHandler,
+  MemoryCache,
   type SessionEvent,
   StringPayloadHandler,
 } from "../../src/index.js";
@@ -318,5 +319,22 @@ describe.each(list)("HTTP caching on $name", (backend) => {
     await (await session.fetch(url)).arrayBuffer();
     const hit = (await session.fetch(url)) as CachedResponse;
     expect(hit.expiresAt.getTime() - hit.cachedAt.getTime()).toBe(600_000);
+  });
+});
+
+describe("HTTP caching options", () => {
+  it("checks the policy options of caches, repositories and sessions, naming the option", () => {
+    expect(() => new MemoryCache({ policy: "rfc" as never })).toThrow(/policy must be "http" or "expire"/);
+    const cache = new MemoryCache();
+    const settings = byId("tracks", new JSONPayloadHandler());
+    expect(() => cache.createRepository(settings, { policy: "never" as never })).toThrow(TypeError);
+    expect(() => cache.createRepository(settings, { statuses: [99] })).toThrow(
+      /statuses must hold final HTTP statuses/,
+    );
+    expect(() => cache.createRepository(settings, { ignoreNoStore: "yes" as never })).toThrow(/ignoreNoStore/);
+    expect(cache.createRepository(settings).policy).toBe("expire");
+    expect(new MemoryCache({ policy: "http" }).createRepository(settings).policy).toBe("http");
+    expect(() => new CachedSession({ cache, shared: "yes" as never })).toThrow(/shared must be true or false/);
+    expect(() => new CachedSession({ cache, staleIfError: -1 })).toThrow(RangeError);
   });
 });
