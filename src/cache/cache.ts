@@ -4,7 +4,13 @@ import { DEFAULT_EXPIRE, type Expire, validateExpire } from "../duration.js";
 import { CacheError } from "../errors.js";
 import type { CacheRequest, Exchange } from "../types.js";
 import { requestUrl } from "./key.js";
-import { bareResponse, type RepositoryOptions, type ResponseRepository, type SaveInput } from "./repository.js";
+import {
+  bareResponse,
+  type CachePolicy,
+  type RepositoryOptions,
+  type ResponseRepository,
+  type SaveInput,
+} from "./repository.js";
 import type { ResponseRepositorySettings } from "./settings.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: a cache holds repositories of any key and payload type.
@@ -45,10 +51,46 @@ export interface CacheOptions {
    * @example () => fakeClock.now()
    */
   now?: () => number;
+  /**
+   * How a session decides freshness, for every repository that does not set its own: `"http"` by
+   * the origin's caching headers (RFC 9111), `"expire"` by the repository's `expire`.
+   * @default "expire"
+   * @example { policy: "http" }
+   */
+  policy?: CachePolicy;
+}
+
+/** Options of {@link ResponseCache.createRepository}. */
+export interface CreateRepositoryOptions {
+  /**
+   * How long a saved response is kept: the freshness limit in the `"expire"` policy, the retention
+   * limit in `"http"` (an entry is kept until the later of its HTTP freshness and this).
+   * @default the cache's expire
+   * @example { expire: { days: 1 } }
+   */
+  expire?: Expire;
+  /**
+   * How a session decides freshness for this repository.
+   * @default the cache's policy
+   * @example { policy: "http" }
+   */
+  policy?: CachePolicy;
+  /**
+   * In the `"expire"` policy, the statuses stored.
+   * @default 200–299 but 204, 205 and 206
+   * @example { statuses: [200, 404] }
+   */
+  statuses?: readonly number[];
+  /**
+   * In the `"expire"` policy, whether `no-store` responses are stored all the same.
+   * @default false
+   * @example { ignoreNoStore: true }
+   */
+  ignoreNoStore?: boolean;
 }
 
 /** The names of the options that every cache takes; each backend adds its own. */
-export const CACHE_OPTIONS: readonly string[] = ["name", "repositoryGetter", "expire", "now"];
+export const CACHE_OPTIONS: readonly string[] = ["name", "repositoryGetter", "expire", "now", "policy"];
 
 /**
  * Refuses options whose names `known` does not list, with a `TypeError` that lists them: a
@@ -103,6 +145,8 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   readonly expire: Expire;
   /** The clock, in epoch milliseconds. */
   readonly now: () => number;
+  /** How a session decides freshness, for repositories that do not set their own. */
+  readonly policy: CachePolicy;
 
   readonly #repositories = new Map<string, R>();
   readonly #metadata = new Map<string, string>();
@@ -124,6 +168,11 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
     this.repositoryGetter = options.repositoryGetter;
     this.expire = validateExpire(options.expire ?? DEFAULT_EXPIRE);
     this.now = options.now ?? Date.now;
+    const policy = options.policy ?? "expire";
+    if (policy !== "http" && policy !== "expire") {
+      throw new TypeError(`policy must be "http" or "expire", got ${describeValue(policy)}`);
+    }
+    this.policy = policy;
   }
 
   /**
@@ -231,7 +280,7 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
    * Adds a repository for these settings. It is created in the backend when the cache connects, or
    * at once when the cache is already connected. A name that is taken is a `CacheError`.
    */
-  createRepository<V>(settings: ResponseRepositorySettings<V>, options: { expire?: Expire } = {}): R {
+  createRepository<V>(settings: ResponseRepositorySettings<V>, options: CreateRepositoryOptions = {}): R {
     if (this.#state === "closed") throw new CacheError(`cache "${this.name}" is closed`);
     const name = settings?.name;
     if (typeof name !== "string" || name.length === 0) {
@@ -241,10 +290,14 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
       throw new CacheError(`cache "${this.name}" already has a repository named "${name}"`);
     }
     this.checkRepositoryName(name);
-    const repository = this.newRepository(settings, {
+    const repositoryOptions: RepositoryOptions = {
       expire: options.expire === undefined ? this.expire : validateExpire(options.expire),
       now: this.now,
-    });
+      policy: options.policy ?? this.policy,
+    };
+    if (options.statuses !== undefined) repositoryOptions.statuses = options.statuses;
+    if (options.ignoreNoStore !== undefined) repositoryOptions.ignoreNoStore = options.ignoreNoStore;
+    const repository = this.newRepository(settings, repositoryOptions);
     this.#repositories.set(name, repository);
     if (this.#state === "open" || this.#state === "connecting") {
       // Created in the background; calls on the repository wait for it and see its error if it fails.

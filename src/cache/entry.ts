@@ -19,4 +19,9 @@ export interface CacheEntry<K extends Key = Key> {
   headers: string | null;
   /** The URL of the response, when saved from a response. */
   url: string | null;
+  /**
+   * What the session's HTTP rules computed when the response was stored (JSON text, opaque to the
+   * backend, which stores it verbatim), or `null`.
+   */
+  meta: string | null;
 }

@@ -5,6 +5,7 @@ export {
   type AnyRepository,
   type CacheOptions,
   type CacheSaveInput,
+  type CreateRepositoryOptions,
   type RepositoryGetter,
   ResponseCache,
   repositoryByPathSegment,
@@ -14,12 +15,15 @@ export { HTTP_REPOSITORY, HttpRepositorySettings, type HttpSettingsOptions } fro
 export { keyId } from "./key.js";
 export { CACHE_ENV, DEFAULT_CACHE_PATH, defaultCacheLocation } from "./location.js";
 export {
+  type CachePolicy,
+  DEFAULT_STATUSES,
   RESERVED_FIELDS,
   type RepositoryOptions,
   type RepositoryRequest,
   type ResponseHead,
   ResponseRepository,
   type SaveInput,
+  type SaveOptions,
 } from "./repository.js";
 export {
   DEFAULT_METHODS,

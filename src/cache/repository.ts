@@ -21,8 +21,55 @@ export interface ResponseHead {
 /** What a repository saves: a `[key or request, payload]` pair, or a request and the response it got. */
 export type SaveInput<K extends Key, V> = readonly [RepositoryRequest<K>, V | StoredPayload] | Exchange;
 
+/**
+ * How a session decides that a stored response is fresh: `"http"` by the origin's caching headers
+ * (RFC 9111), with the repository's `expire` as how long an entry is kept at most past its
+ * freshness; `"expire"` by the repository's `expire` alone, whatever the origin says.
+ */
+export type CachePolicy = "http" | "expire";
+
+/** The statuses stored in the `"expire"` policy by default: 200–299 but 204, 205 and 206. */
+export const DEFAULT_STATUSES: readonly number[] = Object.freeze(
+  Array.from({ length: 100 }, (_, i) => 200 + i).filter((status) => status !== 204 && status !== 205 && status !== 206),
+);
+
+/** Options of a saved response, for {@link ResponseRepository.saveResponseBytes}. */
+export interface SaveOptions {
+  /**
+   * Metadata to store with the entry (opaque JSON text that the session's HTTP rules read back).
+   * @default null
+   * @example { meta: '{"v":1}' }
+   */
+  meta?: string | null;
+  /**
+   * When the entry expires, in epoch milliseconds, instead of the repository's `expire` from now.
+   * @default the repository's expire, from now
+   * @example { expiresAt: Date.now() + 60_000 }
+   */
+  expiresAt?: number;
+}
+
 /** Options of a repository. */
 export interface RepositoryOptions {
+  /**
+   * How a session decides freshness for this repository's responses (see {@link CachePolicy}).
+   * @default "expire" (or the cache's `policy`)
+   * @example { policy: "http" }
+   */
+  policy?: CachePolicy;
+  /**
+   * In the `"expire"` policy, the statuses whose responses are stored. (In `"http"`, RFC 9111 decides.)
+   * @default 200–299 but 204, 205 and 206
+   * @example { statuses: [200, 203, 404] }
+   */
+  statuses?: readonly number[];
+  /**
+   * In the `"expire"` policy, whether responses marked `Cache-Control: no-store` are stored all the
+   * same (for an API that marks data worth keeping that way). `"http"` always honours `no-store`.
+   * @default false
+   * @example { ignoreNoStore: true }
+   */
+  ignoreNoStore?: boolean;
   /**
    * How long a saved response stays live: milliseconds, or a calendar duration.
    * At most `MAX_EXPIRE` (1,000 years), which every backend can store; longer is a `RangeError`.
@@ -48,6 +95,7 @@ export const RESERVED_FIELDS: ReadonlySet<string> = new Set([
   "status",
   "headers",
   "url",
+  "meta",
 ]);
 
 /**
@@ -90,6 +138,12 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   readonly now: () => number;
   /** A short name of the backend, for messages. */
   abstract readonly backend: string;
+  /** How a session decides freshness for this repository's responses. */
+  readonly policy: CachePolicy;
+  /** In the `"expire"` policy, the statuses stored. */
+  readonly statuses: ReadonlySet<number>;
+  /** In the `"expire"` policy, whether `no-store` responses are stored all the same. */
+  readonly ignoreNoStore: boolean;
 
   #state: State = "new";
   #creating: Promise<void> | undefined;
@@ -100,9 +154,20 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     this.settings = settings;
     this.expire = validateExpire(options.expire ?? DEFAULT_EXPIRE);
     this.now = options.now ?? Date.now;
+    this.policy = checkPolicy(options.policy ?? "expire");
+    this.statuses = checkStatuses(options.statuses ?? DEFAULT_STATUSES);
+    if (options.ignoreNoStore !== undefined && typeof options.ignoreNoStore !== "boolean") {
+      throw new TypeError(`ignoreNoStore must be true or false, got ${describeValue(options.ignoreNoStore)}`);
+    }
+    this.ignoreNoStore = options.ignoreNoStore ?? false;
     validateFields(settings);
     this.#width = settings.fields.length + 1;
     this.#expiresAt = expiryAdder(this.expire);
+  }
+
+  /** When an entry saved at `from` (epoch milliseconds) expires under this repository's `expire`. */
+  expiresAtFrom(from: number): number {
+    return this.#expiresAt(from);
   }
 
   /** The repository's name in the backend. */
@@ -397,9 +462,61 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
    * response })` would, without a second `Response` to read. Resolves to false, saving nothing, when
    * the settings leave the request uncached.
    */
-  async saveResponseBytes(request: RepositoryRequest<K>, head: ResponseHead, body: Uint8Array): Promise<boolean> {
+  async saveResponseBytes(
+    request: RepositoryRequest<K>,
+    head: ResponseHead,
+    body: Uint8Array,
+    options?: SaveOptions,
+  ): Promise<boolean> {
     const key = this.getKeyFromRequest(request);
-    return key !== undefined && this.#writeOne(await this.#responseEntry(key, head, body, this.now()));
+    if (key === undefined) return false;
+    const entry = await this.#responseEntry(key, head, body, this.now());
+    if (options !== undefined) {
+      if (options.meta !== undefined) entry.meta = checkMeta(options.meta);
+      if (options.expiresAt !== undefined) entry.expiresAt = checkInstant(options.expiresAt, "expiresAt");
+    }
+    return this.#writeOne(entry);
+  }
+
+  /**
+   * Writes whole entries as they are given (payloads in their stored form, instants, metadata), all
+   * or none, replacing those with the same keys; a key given twice keeps the last entry. Keys are
+   * checked as keys given to any other call. Resolves to the number of entries written.
+   */
+  async saveEntries(entries: Iterable<CacheEntry<K>>): Promise<number> {
+    const byId = new Map<string, CacheEntry<K>>();
+    for (const entry of entries) {
+      if (typeof entry !== "object" || entry === null || !Array.isArray(entry.key)) {
+        throw new TypeError(`saveEntries takes cache entries with a key array, got ${describeValue(entry)}`);
+      }
+      const key = this.getKeyFromRequest(entry.key) as K;
+      const payload = entry.payload;
+      if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
+        throw new TypeError(`an entry's payload must be text or bytes, got ${describeValue(payload)}`);
+      }
+      const checked: CacheEntry<K> = {
+        key,
+        name: entry.name ?? null,
+        cachedAt: checkInstant(entry.cachedAt, "cachedAt"),
+        expiresAt: checkInstant(entry.expiresAt, "expiresAt"),
+        payload,
+        status: entry.status ?? null,
+        headers: entry.headers ?? null,
+        url: entry.url ?? null,
+        meta: checkMeta(entry.meta ?? null),
+      };
+      const id = keyId(key);
+      byId.delete(id);
+      byId.set(id, checked);
+    }
+    if (byId.size === 0) return 0;
+    if (this.#state !== "ready") await this.#ensureReady();
+    try {
+      await this.writeEntries([...byId.values()]);
+    } catch (error) {
+      throw this.#wrap(error, "write to");
+    }
+    return byId.size;
   }
 
   /** The entry for a response's head and body bytes; the payload handler takes the bytes exactly as they came. */
@@ -416,6 +533,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       status: head.status,
       headers: JSON.stringify(Array.from(head.headers)),
       url: head.url,
+      meta: null,
     };
   }
 
@@ -538,7 +656,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
 
   #pairEntry(key: K, name: string | null, payload: StoredPayload, now: number): CacheEntry<K> {
     const expiresAt = this.#expiresAt(now);
-    return { key, name, cachedAt: now, expiresAt, payload, status: null, headers: null, url: null };
+    return { key, name, cachedAt: now, expiresAt, payload, status: null, headers: null, url: null, meta: null };
   }
 
   /** The value of a stored payload, for naming it. */
@@ -598,6 +716,39 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       cause: error,
     });
   }
+}
+
+function checkPolicy(policy: unknown): CachePolicy {
+  if (policy !== "http" && policy !== "expire") {
+    throw new TypeError(`policy must be "http" or "expire", got ${describeValue(policy)}`);
+  }
+  return policy;
+}
+
+function checkStatuses(statuses: unknown): ReadonlySet<number> {
+  if (!Array.isArray(statuses)) {
+    throw new TypeError(`statuses must be an array of HTTP statuses, got ${describeValue(statuses)}`);
+  }
+  for (const status of statuses) {
+    if (!Number.isInteger(status) || status < 200 || status > 599) {
+      throw new RangeError(`statuses must hold final HTTP statuses (200–599), got ${describeValue(status)}`);
+    }
+  }
+  return new Set(statuses as number[]);
+}
+
+function checkMeta(meta: unknown): string | null {
+  if (meta !== null && typeof meta !== "string") {
+    throw new TypeError(`meta must be JSON text or null, got ${describeValue(meta)}`);
+  }
+  return meta;
+}
+
+function checkInstant(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new TypeError(`${name} must be an instant in epoch milliseconds, got ${describeValue(value)}`);
+  }
+  return value;
 }
 
 function isRaw(value: unknown): value is StoredPayload | ArrayBuffer {

@@ -27,6 +27,20 @@ export interface CachedResponseInit {
    * @example { now: cache.now() }
    */
   now?: number;
+  /**
+   * Header fields that replace the stored fields of the same name (or are added): `Age`,
+   * `Cache-Status`, and fields a 304 refreshed.
+   * @default []
+   * @example { headers: [["age", "12"], ["cache-status", "requestful; hit; ttl=48"]] }
+   */
+  headers?: readonly (readonly [string, string])[];
+  /**
+   * Whether the response is served stale, where the cache decided it by its own rules rather than
+   * by the entry's `expiresAt`.
+   * @default expiresAt <= now
+   * @example { stale: true }
+   */
+  stale?: boolean;
 }
 
 type Pairs = readonly (readonly [string, string])[];
@@ -83,7 +97,7 @@ export class CachedResponse extends Response {
     this.#entry = entry;
     this.#init = init;
     this.#url = entry.url ?? init.url ?? "";
-    this.#stale = entry.expiresAt <= (init.now ?? Date.now());
+    this.#stale = init.stale ?? entry.expiresAt <= (init.now ?? Date.now());
     this.#pending = pairs;
     this.#textBody = typeof body === "string";
   }
@@ -113,6 +127,20 @@ export class CachedResponse extends Response {
     return this.#stale;
   }
 
+  /** The age of the response in seconds, as its `Age` header says (RFC 9111 §5.1); 0 when it has none. */
+  get age(): number {
+    const value = overridden(this.#init.headers, "age");
+    return value === undefined ? 0 : Number(value);
+  }
+
+  /**
+   * How the cache made this answer, as its `Cache-Status` header says (RFC 9211): for example
+   * `requestful; hit; ttl=48`, or `requestful; fwd=stale; fwd-status=304` after a revalidation.
+   */
+  get cacheStatus(): string | null {
+    return overridden(this.#init.headers, "cache-status") ?? null;
+  }
+
   /** The stored name of the payload, if its settings name payloads. */
   get name(): string | null {
     return this.#entry.name;
@@ -137,7 +165,7 @@ export class CachedResponse extends Response {
           const pending = this.#pending;
           if (pending !== undefined) {
             this.#pending = undefined;
-            fill(headers, pending, this.#textBody);
+            fill(headers, pending, this.#textBody, this.#init.headers);
           }
           return headers;
         },
@@ -179,6 +207,13 @@ function getter(name: string): () => unknown {
   const get = Object.getOwnPropertyDescriptor(Response.prototype, name)?.get;
   if (get === undefined) throw new Error(`Response.prototype.${name} is not an accessor`);
   return get;
+}
+
+/** The value of a field among override pairs, or `undefined`. */
+function overridden(pairs: Pairs | undefined, name: string): string | undefined {
+  if (pairs === undefined) return undefined;
+  for (const [key, value] of pairs) if (key.toLowerCase() === name) return value;
+  return undefined;
 }
 
 function pairsFor(contentType: string | null): Pairs {
@@ -225,9 +260,13 @@ function checkHeaders(text: string): Pairs {
  * `text/plain` Content-Type: the stored one replaces it, and without one it is removed. A pair
  * that `Headers` refuses is left out rather than making `headers` throw.
  */
-function fill(headers: Headers, pairs: Pairs, textBody: boolean): void {
+function fill(headers: Headers, pairs: Pairs, textBody: boolean, overrides: Pairs | undefined): void {
   const seen = new Set<string>();
-  for (const [name, value] of pairs) {
+  const replaced = overrides === undefined || overrides.length === 0 ? undefined : new Set<string>();
+  if (replaced !== undefined) for (const [name] of overrides as Pairs) replaced.add(name.toLowerCase());
+  for (const [name, value] of replaced === undefined
+    ? pairs
+    : [...pairs.filter(([name]) => !replaced.has(name.toLowerCase())), ...(overrides as Pairs)]) {
     const lower = name.toLowerCase();
     try {
       if (seen.has(lower)) headers.append(name, value);

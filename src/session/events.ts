@@ -1,4 +1,8 @@
+import type { CachePolicy } from "../cache/repository.js";
 import type { Key } from "../types.js";
+import type { CacheStatusKind } from "./http/cache-status.js";
+import type { NotStorableReason } from "./http/response.js";
+import type { RevalidateReason } from "./http/verdict.js";
 import type { BypassReason } from "./policy.js";
 
 /** What went wrong with the cache; every kind fails open unless the session is strict. */
@@ -14,12 +18,18 @@ export type CacheErrorKind =
   /** The backend failed to write. */
   | "write"
   /** The payload handler refused the body (for example a body that is not JSON under a JSON handler). */
-  | "payload";
+  | "payload"
+  /** A background revalidation (stale-while-revalidate) failed. */
+  | "revalidate";
 
 /** Why a network response was not stored, when the request allowed storing it. */
 export type NotStoredReason =
-  /** Not a storable status: only 200–299 are stored, except 204, 205 and 206. */
-  | "status"
+  /**
+   * What the repository's policy refuses: a status it does not store (`status`), `no-store`,
+   * `private` or `Authorization` in a shared cache, `must-understand`, `Vary: *`, or (in `"http"`)
+   * nothing that makes the response reusable (`no-freshness`).
+   */
+  | NotStorableReason
   /** The body is larger than `maxEntrySize` (declared, or found while reading). */
   | "too-large"
   /** The body failed part way. */
@@ -39,16 +49,38 @@ interface Routed extends Base {
   readonly key: Key;
 }
 
+/** Why a request was not answered from a stored response. */
+export type MissReason =
+  /** No entry is stored for the key. */
+  | "no-entry"
+  /** The stored response varies on request fields whose values differ (RFC 9111 §4.1). */
+  | "vary"
+  /** The stored response had to be validated and could not be (no validator), or the origin sent a new one. */
+  | RevalidateReason;
+
+/** What decided an answer from the cache. */
+export interface HitDecision {
+  /** The repository's policy. */
+  readonly policy: CachePolicy;
+  /** `hit` (fresh), `stale` (served stale) or `revalidated` (confirmed by a 304). */
+  readonly status: CacheStatusKind;
+  /**
+   * Why a stale response was served (`max-stale`, `stale-while-revalidate`, `stale-if-error`,
+   * `force-cache`, `only-if-cached`), or why it was revalidated.
+   */
+  readonly reason: string | undefined;
+}
+
 /**
  * What happened to one request or one response, for your own metrics and logs. Each request gets
  * exactly one of `hit`, `miss`, `coalesced` or `bypass`; `store`, `not-stored` and `error` come on
  * top.
  */
 export type SessionEvent =
-  /** Answered from the cache; `stale` when the entry had expired (`force-cache`, `only-if-cached`). */
-  | (Routed & { readonly type: "hit"; readonly stale: boolean })
+  /** Answered from the cache; `stale` when the response was served stale; which rule decided. */
+  | (Routed & HitDecision & { readonly type: "hit"; readonly stale: boolean })
   /** No entry answered: the request went to the network (or got a 504 under `only-if-cached`). */
-  | (Routed & { readonly type: "miss" })
+  | (Routed & { readonly type: "miss"; readonly policy: CachePolicy; readonly reason: MissReason })
   /** No entry answered, and the request shared the network request of an identical one in flight. */
   | (Routed & { readonly type: "coalesced" })
   /** The cache was not read: the request went straight to the network. */

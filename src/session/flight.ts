@@ -12,12 +12,20 @@ export class Shared {
   readonly #redirected: boolean;
   readonly #nullBody: boolean;
 
-  constructor(response: Response, bytes: Uint8Array, requestUrl: string) {
+  /** @param storeCookies Whether the stored headers keep the response's Set-Cookie fields. */
+  constructor(response: Response, bytes: Uint8Array, requestUrl: string, storeCookies = false) {
     this.bytes = bytes;
-    this.head = { status: response.status, headers: headersToStore(response.headers), url: response.url || requestUrl };
-    this.#statusText = response.statusText;
     // A fetch other than Node's may return Headers without getSetCookie.
-    this.#cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
+    const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
+    const headers = headersToStore(response.headers);
+    if (storeCookies) for (const cookie of cookies) headers.push(["set-cookie", cookie]);
+    this.head = {
+      status: response.status,
+      headers: decodedHeaders(headers, bytes.byteLength),
+      url: response.url || requestUrl,
+    };
+    this.#statusText = response.statusText;
+    this.#cookies = storeCookies ? [] : cookies;
     this.#redirected = response.redirected;
     this.#nullBody = response.body === null || isNullBodyStatus(response.status);
   }
@@ -32,6 +40,24 @@ export class Shared {
     const body = this.#nullBody ? null : this.bytes;
     return new NetworkResponse(body, { status, statusText: this.#statusText, headers }, url, this.#redirected);
   }
+}
+
+/** Content codings that fetch removes from a body as it reads it (Fetch standard, HTTP-network fetch). */
+const DECODED_CODINGS: ReadonlySet<string> = new Set(["gzip", "x-gzip", "deflate", "br"]);
+
+/**
+ * Header fields that describe the body as it was read: fetch hands over a gzip, deflate or br body
+ * decoded, so `Content-Encoding` no longer applies and `Content-Length` (the encoded length) is
+ * replaced by the length of the bytes read. A coding that fetch leaves alone is kept as it is.
+ */
+function decodedHeaders(headers: [string, string][], length: number): [string, string][] {
+  const encoding = headers.find(([name]) => name === "content-encoding")?.[1];
+  if (encoding === undefined) return headers;
+  const codings = encoding.split(",").map((coding) => coding.trim().toLowerCase());
+  if (!codings.every((coding) => coding === "" || DECODED_CODINGS.has(coding))) return headers;
+  const kept = headers.filter(([name]) => name !== "content-encoding" && name !== "content-length");
+  kept.push(["content-length", String(length)]);
+  return kept;
 }
 
 /** One network request in flight, that identical requests wait for. */

@@ -10,7 +10,8 @@ import { checkUrlExpire, type UrlExpire, UrlRules } from "./url-rules.js";
 export interface CachedRequestInit extends RequestInit {
   /**
    * How this request uses the cache, as in the Fetch standard: `default`, `no-store`, `reload`,
-   * `no-cache` (as `reload`), `force-cache` or `only-if-cached`.
+   * `no-cache` (a stored response is validated with the origin before it is used), `force-cache`
+   * or `only-if-cached`.
    * @default "default"
    * @example await session.fetch(url, { cache: "reload" })
    */
@@ -131,6 +132,25 @@ export interface CachedSessionOptions {
    */
   credentialNames?: Partial<CredentialNames>;
   /**
+   * Whether the session is a shared cache (a proxy or gateway answering many users) rather than a
+   * private one (one user's client). A shared cache follows the stricter rules of RFC 9111 for
+   * repositories in the `"http"` policy: `s-maxage` and `proxy-revalidate` apply, and `private`
+   * responses and responses to requests with `Authorization` (unless the response allows it) are
+   * not stored.
+   * @default false
+   * @example { shared: true }
+   */
+  shared?: boolean;
+  /**
+   * How long, in milliseconds past its freshness, a stored response may answer when the origin
+   * cannot (a network error or a 5xx), for responses that do not say so themselves with
+   * `stale-if-error` (RFC 5861). Never for a response that says `must-revalidate` or `no-cache`
+   * in the `"http"` policy.
+   * @default 0 (only the response's own stale-if-error)
+   * @example { staleIfError: 24 * 3_600_000 }
+   */
+  staleIfError?: number;
+  /**
    * Called with every cache error, whether the request then fails open or (in a strict session) throws.
    * @default undefined
    * @example { onError: (error, { kind, url }) => metrics.increment(`cache.error.${kind}`) }
@@ -166,6 +186,8 @@ export interface ResolvedOptions {
   readonly persist: boolean;
   readonly strict: boolean;
   readonly maxEntrySize: number;
+  readonly shared: boolean;
+  readonly staleIfError: number;
   readonly onError: ((error: unknown, context: CacheErrorContext) => void) | undefined;
   readonly onEvent: ((event: SessionEvent) => void) | undefined;
   /** The logger given, `null` for none, or `undefined` for the default (once per kind). */
@@ -184,6 +206,8 @@ const KNOWN = new Set([
   "persist",
   "strict",
   "maxEntrySize",
+  "shared",
+  "staleIfError",
   "onError",
   "onEvent",
   "logger",
@@ -200,7 +224,7 @@ export function resolveOptions(options: CachedSessionOptions, env: string): Reso
   }
   const { cache = env, fetch, persist = true, strict = false, maxEntrySize = DEFAULT_MAX_ENTRY_SIZE } = options;
   const { fallback = true, matchHeaders = [], methods = DEFAULT_METHODS, expireByUrl, credentialNames } = options;
-  const { credentials = "partition", onError, onEvent, logger } = options;
+  const { credentials = "partition", shared = false, staleIfError = 0, onError, onEvent, logger } = options;
   if (!(cache instanceof ResponseCache || cache instanceof URL || (typeof cache === "string" && cache.trim() !== ""))) {
     throw new TypeError(
       "cache must be a ResponseCache (MemoryCache, SQLiteCache, ...), a path or a URL " +
@@ -224,6 +248,12 @@ export function resolveOptions(options: CachedSessionOptions, env: string): Reso
   checkFunction("fetch", fetch);
   checkBoolean("persist", persist);
   checkBoolean("strict", strict);
+  checkBoolean("shared", shared);
+  if (typeof staleIfError !== "number" || !(staleIfError >= 0) || Number.isNaN(staleIfError)) {
+    throw new RangeError(
+      `staleIfError must be a number of milliseconds, 0 or more, got ${describeValue(staleIfError)}`,
+    );
+  }
   if (typeof maxEntrySize !== "number" || !Number.isSafeInteger(maxEntrySize) || maxEntrySize < 0) {
     throw new RangeError(`maxEntrySize must be a whole number of bytes, 0 or more, got ${describeValue(maxEntrySize)}`);
   }
@@ -244,6 +274,8 @@ export function resolveOptions(options: CachedSessionOptions, env: string): Reso
     persist,
     strict,
     maxEntrySize,
+    shared,
+    staleIfError,
     onError,
     onEvent,
     logger,

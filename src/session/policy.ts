@@ -50,8 +50,6 @@ export type BypassReason =
   | "no-store"
   /** `cache: "reload"`: not read, but stored. */
   | "reload"
-  /** `cache: "no-cache"`: not read, but stored. */
-  | "no-cache"
   /** The `repositoryGetter` or the settings' `getKey` threw (reported as a `route` error). */
   | "error";
 
@@ -90,7 +88,7 @@ function plans(persist: boolean) {
     "force-cache": { bypass: undefined, plan: plan("any", "network", persist, true) },
     "only-if-cached": { bypass: undefined, plan: ONLY_IF_CACHED },
     reload: { bypass: "reload", plan: reload },
-    "no-cache": { bypass: "no-cache", plan: reload },
+    "no-cache": { bypass: undefined, plan: plan("any", "network", persist, false) },
   } as const satisfies Record<string, Plan>;
 }
 const STORING = plans(true);
@@ -98,13 +96,14 @@ const NOT_STORING = plans(false);
 
 /**
  * Plans a request from its `cache` mode, following the Fetch standard (§ HTTP-network-or-cache
- * fetch) with the repository's expiry in place of HTTP freshness:
+ * fetch); whether a stored response is fresh is decided by the repository's policy:
  *
  * - `default`: a live entry answers; otherwise the network, and the response is stored.
  * - `force-cache`: any entry the backend still holds answers, expired or not; otherwise as `default`.
  * - `only-if-cached`: any entry the backend still holds answers; otherwise a 504, and no network.
- * - `reload`, `no-cache`: the network, without reading; the response is stored. (`no-cache` would
- *   revalidate in a browser; the session makes no conditional requests, so it behaves as `reload`.)
+ * - `no-cache`: a stored response is validated with the origin first (a conditional request when
+ *   it has an `ETag` or `Last-Modified`, RFC 9111 §4.3.1); the response is stored.
+ * - `reload`: the network, without reading; the response is stored.
  * - `no-store`: the network, as if there were no cache.
  *
  * As the standard says, a `default` request with a conditional header is treated as `no-store`,

@@ -5,16 +5,19 @@ import { HTTP_REPOSITORY, HttpRepositorySettings } from "../cache/http-settings.
 import { keyId } from "../cache/key.js";
 import { defaultCacheLocation } from "../cache/location.js";
 import { credentialPairs, DEFAULT_CREDENTIAL_PARAMS, redactUrl } from "../credentials.js";
+import type { CachePolicy } from "../cache/repository.js";
 import { CacheError, PayloadHandlerError, RequestfulError } from "../errors.js";
 import { JSONPayloadHandler } from "../payload/json.js";
 import { StringPayloadHandler } from "../payload/string.js";
-import type { Key } from "../types.js";
+import type { Key, RequestDescriptor } from "../types.js";
 import { readBody } from "./body.js";
 import { CachedResponse } from "./cached-response.js";
 import { keysApart } from "./credential-rules.js";
 import {
   type CacheErrorContext,
   type CacheErrorKind,
+  type HitDecision,
+  type MissReason,
   type NotStoredReason,
   newCounters,
   type SessionCounters,
@@ -22,6 +25,36 @@ import {
   type SessionStats,
 } from "./events.js";
 import { Flight, Shared, untilAborted } from "./flight.js";
+import {
+  byteRange,
+  type CacheStatusKind,
+  cacheStatus,
+  conditionalFields,
+  contentRange,
+  decideStore,
+  decodeMeta,
+  encodeMeta,
+  type Fields,
+  Flag,
+  type Freshness,
+  invalidationTargets,
+  isUnsafeMethod,
+  judge,
+  type Meta,
+  mergeNotModified,
+  NO_REQUEST_DIRECTIVES,
+  NOT_MODIFIED_FIELDS,
+  notModified,
+  type Pairs,
+  pairFields,
+  parseHttpDate,
+  type RequestDirectives,
+  type RevalidateReason,
+  requestDirectives,
+  type StoreDecision,
+  selects,
+  varyMatches,
+} from "./http/index.js";
 import { NetworkResponse } from "./network-response.js";
 import type { CachedRequestInit, CachedSessionOptions, ResolvedOptions } from "./options.js";
 import { resolveOptions } from "./options.js";
@@ -29,8 +62,8 @@ import {
   type BypassReason,
   type CachePlan,
   declaredLength,
+  type FetchCacheMode,
   hasConditionalHeader,
-  isStorableStatus,
   planRequest,
 } from "./policy.js";
 import { Reader } from "./reads.js";
@@ -94,6 +127,8 @@ export class CachedSession implements AsyncDisposable {
   #cache: ResponseCache | undefined;
   #opening: Promise<ResponseCache> | undefined;
   #fallback: AnyRepository | undefined;
+  /** Entries being revalidated in the background (stale-while-revalidate), by repository and key. */
+  readonly #revalidating = new Set<string>();
 
   /**
    * @param options Where to cache and how; with none, every GET is cached by its URL in the SQLite
@@ -183,16 +218,36 @@ export class CachedSession implements AsyncDisposable {
     if (target.signal?.aborted) throw target.signal.reason;
     this.#total.requests++;
     const cache = this.#cache ?? (await this.ready());
+    const method = target.keyRequest.method;
+    if (method === "GET" || method === "HEAD" || !isUnsafeMethod(method)) return this.#fetchRouted(target, cache);
+    const response = await this.#fetchRouted(target, cache);
+    await this.#invalidate(target, response);
+    return response;
+  }
+
+  async #fetchRouted(target: Target, cache: ResponseCache): Promise<Response> {
     const routing = this.#route(target, cache);
     const routed = routing instanceof Promise ? await routing : routing;
     if (routed.key === undefined) return this.#bypass(target, routed.bypass, routed.repository, routed.counters);
 
     const headers = target.headers;
+    const directives = headers === undefined ? NO_REQUEST_DIRECTIVES : requestDirectives(headers);
+    const mode = effectiveMode(target.mode, directives);
+    const conditional = headers !== undefined && hasConditionalHeader(headers);
+    const range = headers?.get("range") ?? null;
+    if (range !== null && mode === "default" && !conditional && target.keyRequest.method === "GET") {
+      const part = await this.#rangeFromStore(routed, directives, range);
+      if (part !== undefined) return part;
+    }
+    if (conditional && range === null && mode === "default" && this.#options.shared) {
+      const answer = await this.#notModifiedFromStore(routed, directives);
+      if (answer !== undefined) return answer;
+    }
     const { bypass, plan } = planRequest({
-      mode: target.mode,
+      mode,
       persist: this.#options.persist,
-      conditional: headers !== undefined && hasConditionalHeader(headers),
-      range: headers?.has("range") === true,
+      conditional,
+      range: range !== null,
     });
     if (bypass !== undefined) {
       if (!plan.store && plan.onMiss === "network") {
@@ -204,26 +259,45 @@ export class CachedSession implements AsyncDisposable {
       return this.#fromNetwork(routed, plan, undefined);
     }
 
+    let reason: MissReason = "no-entry";
     if (cache.connected || (await this.#connect(routed))) {
+      const repository = routed.repository;
       let entry: CacheEntry | undefined;
       try {
         entry = await (plan.read === "any"
-          ? routed.repository.getEntry(routed.key, INCLUDE_EXPIRED)
-          : this.#read(routed.repository, routed.key));
+          ? repository.getEntry(routed.key, INCLUDE_EXPIRED)
+          : this.#read(repository, routed.key));
+        // In the "expire" policy an expired entry is gone from live reads; one the backend still
+        // holds can be validated instead of fetched whole.
+        if (entry === undefined && repository.policy === "expire" && plan.read === "live") {
+          entry = await repository.getEntry(routed.key, INCLUDE_EXPIRED);
+        }
       } catch (error) {
-        this.#failed("read", error, target, routed.repository, routed.counters);
+        this.#failed("read", error, target, repository, routed.counters);
       }
-      const hit = entry === undefined ? undefined : this.#respond(routed, entry);
-      if (hit !== undefined) {
-        this.#outcome("hit", routed, hit.stale);
-        return hit;
+      if (entry !== undefined) {
+        const decision = this.#decide(routed, mode, directives, entry);
+        switch (decision.type) {
+          case "answer":
+            return decision.response;
+          case "miss":
+            reason = decision.reason;
+            break;
+          case "revalidate":
+            if (plan.onMiss === "gateway-timeout") break;
+            return this.#revalidate(routed, plan, entry, decision);
+          default: {
+            const never: never = decision;
+            throw new TypeError(`unknown decision ${String(never)}`);
+          }
+        }
       }
     }
     if (plan.onMiss === "gateway-timeout") {
-      this.#outcome("miss", routed);
+      this.#outcome("miss", routed, reason);
       return gatewayTimeout(target);
     }
-    return this.#miss(routed, plan, true);
+    return this.#miss(routed, plan, true, reason);
   }
 
   /**
@@ -300,9 +374,157 @@ export class CachedSession implements AsyncDisposable {
     return unrouted("error", repository, counters);
   }
 
-  /** The response for a stored entry, or `undefined`, reported, when the entry cannot make one. */
-  #respond(routed: Routed, entry: CacheEntry): CachedResponse | undefined {
+  /**
+   * What a stored entry does for a request (RFC 9111 §4): it answers (fresh, or stale where that is
+   * allowed), it is not selected (Vary), or it must be validated first. Synchronous: a hit costs no
+   * more than reading the entry's metadata.
+   */
+  #decide(routed: Routed, mode: FetchCacheMode, directives: RequestDirectives, entry: CacheEntry): Decision {
+    const repository = routed.repository;
+    const meta = entry.meta === null ? undefined : decodeMeta(entry.meta);
+    // RFC 9111 §4.1: a response is used only for requests whose Vary fields match.
+    if (meta?.y != null && !varyMatches(meta.y, routed.target.headers)) return MISS_VARY;
+    const now = repository.now();
+    const policy: CachePolicy = repository.policy;
+    const freshness = freshnessOf(policy, entry, meta, now);
+    if (mode === "force-cache" || mode === "only-if-cached") {
+      // Fetch standard: these modes take any stored response, stale or not.
+      const fresh = freshness.lifetime > freshness.age;
+      return this.#answer(routed, entry, meta, freshness, fresh ? "hit" : "stale", fresh ? undefined : mode);
+    }
+    // RFC 8246 §2.1: a fresh immutable response needs no validation on a reload.
+    const immutable = (freshness.flags & Flag.Immutable) !== 0 && freshness.lifetime > freshness.age;
+    const verdict = judge(freshness, directives, mode === "no-cache" && !immutable);
+    switch (verdict.type) {
+      case "fresh":
+        return this.#answer(routed, entry, meta, freshness, "hit", undefined);
+      case "stale": {
+        const answer = this.#answer(routed, entry, meta, freshness, "stale", verdict.reason);
+        if (answer.type === "answer" && verdict.reason === "stale-while-revalidate") this.#background(routed, entry);
+        return answer;
+      }
+      case "revalidate":
+        return { type: "revalidate", reason: verdict.reason, meta, freshness };
+      default: {
+        const never: never = verdict;
+        throw new TypeError(`unknown verdict ${String(never)}`);
+      }
+    }
+  }
+
+  /**
+   * A byte range answered from a fresh stored complete response (RFC 9111 §3.4, RFC 9110 §14.2):
+   * a 206 with the part and the stored header fields, or `undefined` to leave the request to the
+   * origin (no fresh 200 stored, or a range the cache does not serve).
+   */
+  async #rangeFromStore(routed: Routed, directives: RequestDirectives, range: string): Promise<Response | undefined> {
+    const stored = await this.#freshStored(routed, directives);
+    if (stored === undefined) return undefined;
+    const { entry, meta, freshness, now } = stored;
     const { target, repository } = routed;
+    const bytes = typeof entry.payload === "string" ? new TextEncoder().encode(entry.payload) : entry.payload;
+    const part = byteRange(range, bytes.byteLength);
+    if (part === undefined) return undefined;
+    const age = meta === undefined ? Math.max(0, now - entry.cachedAt) : Math.max(0, meta.a + now - meta.r);
+    const headers: [string, string][] = [
+      ["content-range", contentRange(part, bytes.byteLength)],
+      ["content-length", String(part.end - part.start + 1)],
+      ["age", String(Math.floor(age / 1000))],
+      ["cache-status", cacheStatus("hit", freshness.lifetime - freshness.age, undefined)],
+    ];
+    const partial: CacheEntry = { ...entry, status: 206, payload: bytes.slice(part.start, part.end + 1) };
+    let response: CachedResponse;
+    try {
+      response = new CachedResponse(partial, { url: target.url.href, now, headers, stale: false });
+    } catch (error) {
+      this.#failed("entry", error, target, repository, routed.counters);
+      return undefined;
+    }
+    this.#hit(routed, { policy: repository.policy, status: "hit", reason: "range" }, false);
+    return response;
+  }
+
+  /**
+   * A shared cache's answer to a client's own conditional request (RFC 9111 §4.3.2): a 304 from a
+   * fresh stored response that satisfies it, or `undefined` to pass the request on untouched.
+   */
+  async #notModifiedFromStore(routed: Routed, directives: RequestDirectives): Promise<Response | undefined> {
+    const stored = await this.#freshStored(routed, directives);
+    const headers = routed.target.headers;
+    if (stored === undefined || headers === undefined) return undefined;
+    const pairs = storedPairs(stored.entry);
+    if (pairs === undefined) return undefined;
+    const fields = pairFields(pairs);
+    if (!notModified(headers, fields, (value) => parseHttpDate(value))) return undefined;
+    const { meta, freshness, now, entry } = stored;
+    const answer = new Headers();
+    for (const name of NOT_MODIFIED_FIELDS) {
+      const value = fields.get(name);
+      if (value !== null) answer.set(name, value);
+    }
+    const age = meta === undefined ? Math.max(0, now - entry.cachedAt) : Math.max(0, meta.a + now - meta.r);
+    answer.set("age", String(Math.floor(age / 1000)));
+    answer.set("cache-status", cacheStatus("hit", freshness.lifetime - freshness.age, undefined));
+    this.#hit(routed, { policy: routed.repository.policy, status: "hit", reason: "not-modified" }, false);
+    const init = { status: 304, statusText: "Not Modified", headers: answer };
+    return new NetworkResponse(null, init, routed.target.url.href);
+  }
+
+  /** The stored complete (200) response for a request when it is fresh and selected, else `undefined`. */
+  async #freshStored(
+    routed: Routed,
+    directives: RequestDirectives,
+  ): Promise<{ entry: CacheEntry; meta: Meta | undefined; freshness: Freshness; now: number } | undefined> {
+    if (!this.cache.connected) return undefined;
+    const { target, repository } = routed;
+    let entry: CacheEntry | undefined;
+    try {
+      entry = await this.#read(repository, routed.key);
+    } catch (error) {
+      this.#failed("read", error, target, repository, routed.counters);
+      return undefined;
+    }
+    if (entry === undefined || (entry.status ?? 200) !== 200) return undefined;
+    const meta = entry.meta === null ? undefined : decodeMeta(entry.meta);
+    if (meta?.y != null && !varyMatches(meta.y, target.headers)) return undefined;
+    const now = repository.now();
+    const freshness = freshnessOf(repository.policy, entry, meta, now);
+    if (judge(freshness, directives).type !== "fresh") return undefined;
+    return { entry, meta, freshness, now };
+  }
+
+  /** An answer from a stored entry, with its Age and Cache-Status, counted and reported. */
+  #answer(
+    routed: Routed,
+    entry: CacheEntry,
+    meta: Meta | undefined,
+    freshness: Freshness,
+    status: CacheStatusKind,
+    reason: string | undefined,
+  ): Decision {
+    const response = this.#respond(routed, entry, meta, freshness, status, reason);
+    if (response === undefined) return MISS_NO_ENTRY;
+    this.#hit(routed, { policy: routed.repository.policy, status, reason }, status === "stale");
+    return { type: "answer", response };
+  }
+
+  /** The response for a stored entry, or `undefined`, reported, when the entry cannot make one. */
+  #respond(
+    routed: Routed,
+    entry: CacheEntry,
+    meta: Meta | undefined,
+    freshness: Freshness,
+    status: CacheStatusKind,
+    reason: string | undefined,
+  ): CachedResponse | undefined {
+    const { target, repository } = routed;
+    const now = repository.now();
+    // RFC 9111 §5.1: the Age of the answer is the response's current age (§4.2.3).
+    const age = meta === undefined ? Math.max(0, now - entry.cachedAt) : Math.max(0, meta.a + now - meta.r);
+    const headers: [string, string][] = [
+      ["age", String(Math.floor(age / 1000))],
+      ["cache-status", cacheStatus(status, freshness.lifetime - freshness.age, reason)],
+    ];
     try {
       const contentType = entry.headers === null ? contentTypeOf(repository) : null;
       // The stored URL has its credentials redacted: the caller gets the URL it asked for.
@@ -310,11 +532,148 @@ export class CachedSession implements AsyncDisposable {
       let shown =
         entry.url !== null && entry.url !== url && entry.url === this.#show(target) ? { ...entry, url } : entry;
       if (routed.head) shown = { ...shown, key: ["HEAD", ...shown.key.slice(1)] as Key };
-      return new CachedResponse(shown, { url, contentType, now: repository.now() });
+      return new CachedResponse(shown, { url, contentType, now, headers, stale: status === "stale" });
     } catch (error) {
       this.#failed("entry", error, target, repository, routed.counters);
       return undefined;
     }
+  }
+
+  /**
+   * Validates a stored response with the origin (RFC 9111 §4.3): a conditional request when it has
+   * a validator; a 304 freshens it (§4.3.4) and it answers as a 200; any other response answers and
+   * is stored as a miss's would be; a network error or a 5xx answers with the stale response where
+   * stale-if-error allows (RFC 5861 §4).
+   */
+  async #revalidate(routed: Routed, plan: CachePlan, entry: CacheEntry, decision: Revalidate): Promise<Response> {
+    const stored = storedPairs(entry);
+    const fields = stored === undefined ? [] : conditionalFields(pairFields(stored));
+    const staleIfError = this.#staleIfError(routed.repository.policy, decision.meta, decision.freshness);
+    if (fields.length === 0 && !staleIfError) return this.#miss(routed, plan, true, decision.reason);
+    const { target, repository } = routed;
+    const requestTime = repository.now();
+    let response: Response;
+    try {
+      response = await this.#network(target, routed.counters, fields);
+    } catch (error) {
+      if (staleIfError && !target.signal?.aborted) {
+        const answer = this.#answer(routed, entry, decision.meta, decision.freshness, "stale", "stale-if-error");
+        if (answer.type === "answer") return answer.response;
+      }
+      throw error;
+    }
+    if (response.status === 304 && stored !== undefined && fields.length > 0) {
+      await discard(response);
+      if (selects(pairFields(stored), response.headers)) {
+        const refreshed = await this.#refresh(routed, entry, stored, response.headers, requestTime);
+        if (refreshed !== undefined) return refreshed;
+      }
+      // A 304 that does not select the stored response (§4.3.4): fetch it whole.
+      return this.#miss(routed, plan, false, decision.reason);
+    }
+    if (staleIfError && response.status >= 500) {
+      const answer = this.#answer(routed, entry, decision.meta, decision.freshness, "stale", "stale-if-error");
+      if (answer.type === "answer") {
+        await discard(response);
+        return answer.response;
+      }
+    }
+    this.#outcome("miss", routed, decision.reason);
+    return this.#afterNetwork(routed, plan, undefined, response, requestTime);
+  }
+
+  /**
+   * Freshens a stored response with a 304's header fields (RFC 9111 §3.2, §4.3.4), stores it with
+   * new metadata and expiry, body untouched, and answers with it; `undefined` when it cannot.
+   */
+  async #refresh(
+    routed: Routed,
+    entry: CacheEntry,
+    stored: Pairs,
+    notModified: Headers,
+    requestTime: number,
+  ): Promise<CachedResponse | undefined> {
+    const { target, repository } = routed;
+    const merged = mergeNotModified(stored, notModified);
+    const now = repository.now();
+    const decision = this.#storeDecision(routed, entry.status ?? 200, pairFields(merged), requestTime, now);
+    const refreshed: CacheEntry = { ...entry, headers: JSON.stringify(merged), cachedAt: now };
+    if (decision.store) {
+      refreshed.meta = encodeMeta(decision.meta);
+      refreshed.expiresAt = this.#expiresAt(repository, decision, now);
+    }
+    if (routed.usable && this.#options.persist) {
+      try {
+        if (decision.store) await repository.saveEntries([refreshed]);
+        else await repository.deleteResponse(entry.key);
+      } catch (error) {
+        this.#failed("write", error, target, repository, routed.counters);
+      }
+    }
+    const meta = decision.store ? decision.meta : undefined;
+    const freshness = freshnessOf(repository.policy, refreshed, meta, now);
+    const response = this.#respond(routed, refreshed, meta, freshness, "revalidated", undefined);
+    if (response !== undefined)
+      this.#hit(routed, { policy: repository.policy, status: "revalidated", reason: undefined }, false);
+    return response;
+  }
+
+  /** Whether a stale response may answer for an origin that fails (RFC 5861 §4, or the session's option). */
+  #staleIfError(policy: CachePolicy, meta: Meta | undefined, freshness: Freshness): boolean {
+    const window = Math.max(meta?.e ?? 0, this.#options.staleIfError);
+    if (window <= 0) return false;
+    if (policy === "http" && (freshness.flags & (Flag.MustRevalidate | Flag.NoCache)) !== 0) return false;
+    return freshness.age - freshness.lifetime <= window;
+  }
+
+  /**
+   * Revalidates a stale entry in the background (stale-while-revalidate, RFC 5861 §3): one at a
+   * time per entry; failures are reported to `onError` and the events, never thrown.
+   */
+  #background(routed: Routed, entry: CacheEntry): void {
+    const id = `${routed.repository.name}\0${keyId(routed.key)}`;
+    if (this.#revalidating.has(id)) return;
+    this.#revalidating.add(id);
+    this.#revalidateInBackground(routed, entry)
+      .catch((error: unknown) => {
+        try {
+          this.#failed("revalidate", error, routed.target, routed.repository, routed.counters);
+        } catch {
+          // A strict session throws from #failed: a background task has no caller to throw to.
+        }
+      })
+      .finally(() => this.#revalidating.delete(id));
+  }
+
+  async #revalidateInBackground(routed: Routed, entry: CacheEntry): Promise<void> {
+    const stored = storedPairs(entry);
+    const fields = stored === undefined ? [] : conditionalFields(pairFields(stored));
+    const requestTime = routed.repository.now();
+    const background: Routed = { ...routed, target: { ...routed.target, signal: undefined } };
+    const response = await this.#network(background.target, routed.counters, fields, true);
+    if (response.status === 304 && stored !== undefined && fields.length > 0) {
+      await discard(response);
+      if (!selects(pairFields(stored), response.headers)) return;
+      const merged = mergeNotModified(stored, response.headers);
+      const repository = routed.repository;
+      const now = repository.now();
+      const decision = this.#storeDecision(routed, entry.status ?? 200, pairFields(merged), requestTime, now);
+      if (!decision.store) {
+        await repository.deleteResponse(entry.key);
+        return;
+      }
+      const refreshed: CacheEntry = {
+        ...entry,
+        headers: JSON.stringify(merged),
+        cachedAt: now,
+        meta: encodeMeta(decision.meta),
+        expiresAt: this.#expiresAt(repository, decision, now),
+      };
+      await repository.saveEntries([refreshed]);
+      return;
+    }
+    const answer = await this.#afterNetwork(background, STORE_ONLY, undefined, response, requestTime);
+    await discard(answer);
   }
 
   /** The live entry for a key, read alone or together with reads that arrive meanwhile. */
@@ -340,15 +699,18 @@ export class CachedSession implements AsyncDisposable {
   }
 
   /** A request that found no entry: it joins an identical request in flight, or makes its own. */
-  async #miss(routed: Routed, plan: CachePlan, coalesce: boolean): Promise<Response> {
-    const id = coalesce && plan.coalesce ? `${routed.repository.name}\0${keyId(routed.key)}` : undefined;
+  async #miss(routed: Routed, plan: CachePlan, coalesce: boolean, reason: MissReason): Promise<Response> {
+    const id =
+      coalesce && plan.coalesce
+        ? `${routed.repository.name}\0${keyId(routed.key)}\0${headerSignature(routed.target.headers)}`
+        : undefined;
     if (id === undefined) {
-      this.#outcome("miss", routed);
+      this.#outcome("miss", routed, reason);
       return this.#fromNetwork(routed, plan, undefined);
     }
     const inFlight = this.#flights.get(id);
-    if (inFlight !== undefined) return this.#join(inFlight, routed, plan);
-    this.#outcome("miss", routed);
+    if (inFlight !== undefined) return this.#join(inFlight, routed, plan, reason);
+    this.#outcome("miss", routed, reason);
     const flight = new Flight();
     this.#flights.set(id, flight);
     try {
@@ -360,29 +722,49 @@ export class CachedSession implements AsyncDisposable {
   }
 
   /** Waits for the request in flight; if it cannot share its response, makes a request of its own. */
-  async #join(flight: Flight, routed: Routed, plan: CachePlan): Promise<Response> {
+  async #join(flight: Flight, routed: Routed, plan: CachePlan, reason: MissReason): Promise<Response> {
     flight.waiters++;
     const shared = await untilAborted(flight.promise, routed.target.signal);
-    if (shared === undefined) return this.#miss(routed, plan, false);
+    if (shared === undefined) return this.#miss(routed, plan, false, reason);
     this.#outcome("coalesced", routed);
     return shared.response(false);
   }
 
+  async #fromNetwork(routed: Routed, plan: CachePlan, flight: Flight | undefined): Promise<Response> {
+    const requestTime = routed.repository.now();
+    const response = await this.#network(routed.target, routed.counters);
+    return this.#afterNetwork(routed, plan, flight, response, requestTime);
+  }
+
   /**
-   * Makes the network request, and stores the response when the plan allows and the response is
-   * storable. The body is read once, within `maxEntrySize`, and the caller gets a response over the
-   * same bytes; waiters of the flight get their own. A response that is not stored and that no one
+   * Stores a network response when the plan allows and the repository's policy finds it storable.
+   * The body is read once, within `maxEntrySize`, and the caller gets a response over the same
+   * bytes; waiters of the flight get their own. A response that is not stored and that no one
    * waits for is returned as the network gave it.
    */
-  async #fromNetwork(routed: Routed, plan: CachePlan, flight: Flight | undefined): Promise<Response> {
-    const { target, counters } = routed;
-    const response = await this.#network(target, counters);
+  async #afterNetwork(
+    routed: Routed,
+    plan: CachePlan,
+    flight: Flight | undefined,
+    response: Response,
+    requestTime: number,
+  ): Promise<Response> {
+    const { target } = routed;
     const limit = this.#options.maxEntrySize;
     const body = response.body as { getReader?: unknown } | null;
     const readable = body === null || typeof body.getReader === "function";
     const tooLarge = (declaredLength(response.headers) ?? 0) > limit;
     const store = plan.store && routed.usable && !routed.head;
-    const reason = store ? unstorable(readable, response.status, tooLarge) : undefined;
+    let decision: StoreDecision | undefined;
+    let reason: NotStoredReason | undefined;
+    if (store) {
+      if (!readable) reason = "unreadable";
+      else {
+        decision = this.#storeDecision(routed, response.status, response.headers, requestTime, routed.repository.now());
+        if (!decision.store) reason = decision.reason;
+        else if (tooLarge) reason = "too-large";
+      }
+    }
     const storing = store && reason === undefined;
     const waited = flight !== undefined && flight.waiters > 0;
     if (!readable || tooLarge || !(storing || waited)) {
@@ -395,23 +777,55 @@ export class CachedSession implements AsyncDisposable {
       if (storing) this.#notStored(routed, read.reason === "failed" ? "incomplete" : "too-large");
       return new NetworkResponse(read.stream, copyInit(response), response.url || target.url.href, response.redirected);
     }
+    // A private cache replays the cookies its one user was given; a shared one never stores them.
     const shared = new Shared(response, read.bytes, target.url.href);
     flight?.settle(shared);
-    if (storing) await this.#store(routed, shared);
+    if (storing && decision?.store === true) await this.#store(routed, shared, decision);
     else if (reason !== undefined) this.#notStored(routed, reason);
     return shared.response(true);
   }
 
-  async #store(routed: Routed, shared: Shared): Promise<void> {
+  /** Whether the repository's policy stores a response (RFC 9111 §3), and what a hit will need. */
+  #storeDecision(
+    routed: Routed,
+    status: number,
+    response: Fields,
+    requestTime: number,
+    responseTime: number,
+  ): StoreDecision {
+    const repository = routed.repository;
+    return decideStore({
+      policy: repository.policy,
+      shared: this.#options.shared,
+      method: routed.target.keyRequest.method,
+      status,
+      request: routed.target.headers,
+      response,
+      requestTime,
+      responseTime,
+      storesStatus: (code) => repository.statuses.has(code),
+      ignoreNoStore: repository.ignoreNoStore,
+    });
+  }
+
+  /**
+   * When a stored response expires: in `"http"`, the later of its HTTP freshness and the
+   * repository's `expire` (kept that long for validation and stale answers); in `"expire"`, the
+   * repository's `expire`.
+   */
+  #expiresAt(repository: AnyRepository, decision: StoreDecision & { store: true }, now: number): number {
+    const retained = repository.expiresAtFrom(now);
+    return repository.policy === "http" ? Math.max(decision.freshUntil, retained) : retained;
+  }
+
+  async #store(routed: Routed, shared: Shared, decision: StoreDecision & { store: true }): Promise<void> {
     const { target, repository, counters } = routed;
     let saved: boolean;
     try {
-      const head = shared.head;
-      saved = await repository.saveResponseBytes(
-        routed.key,
-        { ...head, url: this.#show(target, head.url) },
-        shared.bytes,
-      );
+      const now = repository.now();
+      const options = { meta: encodeMeta(decision.meta), expiresAt: this.#expiresAt(repository, decision, now) };
+      const head = { ...shared.head, url: this.#show(target, shared.head.url) };
+      saved = await repository.saveResponseBytes(routed.key, head, shared.bytes, options);
     } catch (error) {
       this.#failed(error instanceof PayloadHandlerError ? "payload" : "write", error, target, repository, counters);
       return;
@@ -425,11 +839,63 @@ export class CachedSession implements AsyncDisposable {
     }
   }
 
-  #network(target: Target, counters: SessionCounters | undefined): Promise<Response> {
+  /**
+   * Removes what an unsafe request made stale (RFC 9111 §4.4): after a non-error response, the
+   * stored GET and HEAD responses for its URL and for a same-origin Location or Content-Location.
+   */
+  async #invalidate(target: Target, response: Response): Promise<void> {
+    const urls = invalidationTargets(target.keyRequest.method, response.status, target.url, response.headers);
+    if (urls.length === 0) return;
+    if (!this.cache.connected) {
+      try {
+        await this.cache.connect();
+      } catch (error) {
+        this.#failed("connect", error, target, undefined, undefined);
+        return;
+      }
+    }
+    for (const url of urls) {
+      let repository: AnyRepository | undefined;
+      try {
+        repository = this.cache.getRepositoryFromUrl(url);
+        if (repository === undefined) continue;
+        const keys: Key[] = [];
+        for (const method of ["GET", "HEAD"]) {
+          const request: RequestDescriptor = { method, url };
+          if (target.headers !== undefined) request.headers = target.headers;
+          const key = repository.getKeyFromRequest(request);
+          if (key !== undefined) keys.push(key);
+        }
+        if (keys.length > 0) await repository.deleteResponses(keys);
+      } catch (error) {
+        this.#failed("write", error, target, repository, undefined);
+      }
+    }
+  }
+
+  #network(
+    target: Target,
+    counters: SessionCounters | undefined,
+    conditional?: readonly (readonly [string, string])[],
+    detached = false,
+  ): Promise<Response> {
     this.#total.network++;
     if (counters !== undefined) counters.network++;
     const fetch = this.#options.fetch ?? globalThis.fetch;
-    return target.init === undefined ? fetch(target.input) : fetch(target.input, target.init);
+    if ((conditional === undefined || conditional.length === 0) && !detached) {
+      return target.init === undefined ? fetch(target.input) : fetch(target.input, target.init);
+    }
+    // RFC 9111 §4.3.1: the caller's request, with the validators of the stored response.
+    const headers = new Headers(target.headers);
+    for (const [name, value] of conditional ?? []) headers.set(name, value);
+    if (target.input instanceof Request) {
+      const init: RequestInit = { headers };
+      if (detached) init.signal = null;
+      return fetch(new Request(target.input, init));
+    }
+    const init: RequestInit = { ...target.init, headers };
+    if (detached) init.signal = null;
+    return fetch(target.input, init);
   }
 
   #bypass(
@@ -459,17 +925,21 @@ export class CachedSession implements AsyncDisposable {
     return counters;
   }
 
-  #outcome(type: "hit", routed: Routed, stale: boolean): void;
-  #outcome(type: "miss" | "coalesced", routed: Routed): void;
+  #hit(routed: Routed, decision: HitDecision, stale: boolean): void {
+    this.#total.hits++;
+    routed.counters.hits++;
+    if (this.#options.onEvent === undefined) return;
+    const { target, repository, key } = routed;
+    this.#emit({ type: "hit", url: target.url.href, repository: repository.name, key, stale, ...decision });
+  }
+
+  #outcome(type: "miss", routed: Routed, reason: MissReason): void;
+  #outcome(type: "coalesced", routed: Routed): void;
   #outcome(type: "bypass", routed: Routed, reason: BypassReason): void;
-  #outcome(type: "hit" | "miss" | "coalesced" | "bypass", routed: Routed, detail?: boolean | BypassReason): void {
+  #outcome(type: "miss" | "coalesced" | "bypass", routed: Routed, detail?: MissReason | BypassReason): void {
     const total = this.#total;
     const counters = routed.counters;
     switch (type) {
-      case "hit":
-        total.hits++;
-        counters.hits++;
-        break;
       case "miss":
         total.misses++;
         counters.misses++;
@@ -490,9 +960,11 @@ export class CachedSession implements AsyncDisposable {
     if (this.#options.onEvent === undefined) return;
     const url = this.#show(routed.target);
     const repository = routed.repository.name;
-    if (type === "hit") this.#emit({ type, url, repository, key: routed.key, stale: detail === true });
-    else if (type === "bypass") this.#emit({ type, url, repository, reason: detail as BypassReason });
-    else this.#emit({ type, url, repository, key: routed.key });
+    if (type === "bypass") this.#emit({ type, url, repository, reason: detail as BypassReason });
+    else if (type === "miss") {
+      const policy = routed.repository.policy;
+      this.#emit({ type, url, repository, key: routed.key, policy, reason: detail as MissReason });
+    } else this.#emit({ type, url, repository, key: routed.key });
   }
 
   #notStored(routed: Routed, reason: NotStoredReason): void {
@@ -570,12 +1042,76 @@ export class CachedSession implements AsyncDisposable {
 
 // -----------------------------------------------------------------------------------------------
 
-/** Why a response that the plan lets the session store cannot be stored, before its body is read. */
-function unstorable(readable: boolean, status: number, tooLarge: boolean): NotStoredReason | undefined {
-  if (!readable) return "unreadable";
-  if (!isStorableStatus(status)) return "status";
-  if (tooLarge) return "too-large";
-  return undefined;
+/** What a stored entry does for a request. */
+type Decision =
+  | { readonly type: "answer"; readonly response: CachedResponse }
+  | { readonly type: "miss"; readonly reason: MissReason }
+  | Revalidate;
+
+interface Revalidate {
+  readonly type: "revalidate";
+  readonly reason: RevalidateReason;
+  readonly meta: Meta | undefined;
+  readonly freshness: Freshness;
+}
+
+const MISS_VARY: Decision = { type: "miss", reason: "vary" };
+const MISS_NO_ENTRY: Decision = { type: "miss", reason: "no-entry" };
+
+/** The plan of a background revalidation: no read, the response stored. */
+const STORE_ONLY: CachePlan = Object.freeze({ read: "none", onMiss: "network", store: true, coalesce: false });
+
+/**
+ * A stored response's age and lifetime now. In `"http"` (with metadata), RFC 9111's (§4.2.1,
+ * §4.2.3); in `"expire"`, or for an entry stored without metadata, the repository's expiry is the
+ * lifetime, and only the response's validators and stale-while-revalidate carry over.
+ */
+function freshnessOf(policy: CachePolicy, entry: CacheEntry, meta: Meta | undefined, now: number): Freshness {
+  if (policy === "http" && meta !== undefined) {
+    return { age: Math.max(0, meta.a + now - meta.r), lifetime: meta.l, flags: meta.f, staleWhileRevalidate: meta.w };
+  }
+  return {
+    age: Math.max(0, now - entry.cachedAt),
+    lifetime: entry.expiresAt - entry.cachedAt,
+    flags: (meta?.f ?? 0) & Flag.Validator,
+    staleWhileRevalidate: meta?.w ?? 0,
+  };
+}
+
+/** The cache mode with the request's own directives applied (RFC 9111 §5.2.1.5, §5.2.1.7). */
+function effectiveMode(mode: FetchCacheMode, directives: RequestDirectives): FetchCacheMode {
+  if (directives === NO_REQUEST_DIRECTIVES) return mode;
+  if (directives.noStore && mode !== "only-if-cached") return "no-store";
+  if (directives.onlyIfCached && (mode === "default" || mode === "force-cache")) return "only-if-cached";
+  return mode;
+}
+
+/** The stored header pairs of an entry, or `undefined` when it has none or they do not parse. */
+function storedPairs(entry: CacheEntry): Pairs | undefined {
+  if (entry.headers === null) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(entry.headers);
+    return Array.isArray(parsed) ? (parsed as Pairs) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Requests that may share one network request: the same key and the same header fields. */
+function headerSignature(headers: Headers | undefined): string {
+  if (headers === undefined) return "";
+  let signature = "";
+  for (const [name, value] of headers) signature += `${name}:${value}\n`;
+  return signature;
+}
+
+/** Drops a response's body without reading it. */
+async function discard(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    // Nothing to keep from a body no one reads.
+  }
 }
 
 function unrouted(

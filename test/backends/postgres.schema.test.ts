@@ -88,6 +88,7 @@ describe.skipIf(skip !== undefined)("postgres tables", () => {
       ["payload", "text", "YES"],
       ["payload_bytes", "bytea", "YES"],
       ["payload_is_text", "boolean", "NO"],
+      ["meta", "text", "YES"],
       ["key_json", "text", "NO"],
       ["key_digest", "bytea", "NO"],
     ]);
@@ -312,6 +313,31 @@ describe.skipIf(skip !== undefined)("postgres tables", () => {
       const broken = PostgresCache.connect(POSTGRES_URL, { schema: first.schema });
       caches.push(broken);
       await expect(broken.connect()).rejects.toThrow(CacheError);
+    });
+
+    it("adds the meta column in place to a table written before it existed, with no entry lost", async () => {
+      const first = open();
+      const repo = first.createRepository(tracks());
+      await first.connect();
+      await repo.saveResponses([
+        [["GET", "a", "v1"], { name: "a" }],
+        [["GET", "b", "v1"], { name: "b" }],
+      ]);
+      await first.close();
+      // The table as the previous release wrote it: every column but meta.
+      await sql(`ALTER TABLE "${first.schema}"."tracks" DROP COLUMN "meta"`);
+      const again = PostgresCache.connect(POSTGRES_URL, { schema: first.schema, now: () => START });
+      caches.push(again);
+      const reopened = again.createRepository(tracks());
+      await again.connect();
+      expect(await reopened.count()).toBe(2);
+      expect(await reopened.getResponse(["GET", "a", "v1"])).toEqual({ name: "a" });
+      expect((await reopened.getEntry(["GET", "b", "v1"]))?.meta).toBeNull();
+      const head = { status: 200, headers: [], url: "https://x.test/c" };
+      await reopened.saveResponseBytes(["GET", "c", "v1"], head, new TextEncoder().encode('{"name":"c"}'), {
+        meta: '{"v":1}',
+      });
+      expect((await reopened.getEntry(["GET", "c", "v1"]))?.meta).toBe('{"v":1}');
     });
 
     it("opens a schema made earlier, and a role without CREATE rights can use it", async () => {

@@ -136,6 +136,7 @@ describe("redis backend: stored values", () => {
     expiresAt: 1_770_465_600_000,
     payload: "",
     status: null,
+    meta: null,
     headers: null,
     url: null,
   };
@@ -160,6 +161,8 @@ describe("redis backend: stored values", () => {
       { ...base, name: "", status: null, headers: null, url: "" },
       { ...base, cachedAt: 1.5, expiresAt: 2.25 },
       { ...base, cachedAt: -10, expiresAt: 1e21 },
+      { ...base, meta: '{"v":1,"y":[["accept-language","fr"]],"n":"é"}' },
+      { ...base, status: 200, meta: "{}" },
     ];
     for (const entry of entries) {
       const value = encodeEntry(entry);
@@ -170,6 +173,21 @@ describe("redis backend: stored values", () => {
       expect(decodeEntry(entry.key, value, entry.expiresAt)).toBeUndefined();
       expect(decodePayload(value, entry.expiresAt)).toBeUndefined();
     }
+  });
+
+  it("reads values written before entries had metadata, with meta null", () => {
+    const value = Buffer.from('T1,9999999999999,["Song",200,"[]","https://x.test/a"]\n{}', "utf8");
+    expect(decodeEntry(["GET", "a"], value, 2)).toEqual({
+      key: ["GET", "a"],
+      name: "Song",
+      cachedAt: 1,
+      expiresAt: 9999999999999,
+      payload: "{}",
+      status: 200,
+      headers: "[]",
+      url: "https://x.test/a",
+      meta: null,
+    });
   });
 
   it("refuses values in another format", () => {

@@ -160,7 +160,15 @@ describe("SQLite: opening", () => {
     await cache.connect();
     expect(await repo.getResponse(["GET", "a"])).toBe("stored");
     expect((await repo.getEntry(["GET", "a"]))?.url).toBe("https://x.test/a");
+    // The table gained the meta column in place, with no entry lost, and takes metadata now.
+    expect((await repo.getEntry(["GET", "a"]))?.meta).toBeNull();
+    expect(await repo.count()).toBe(1);
+    const head = { status: 200, headers: [], url: "https://x.test/b" };
+    await repo.saveResponseBytes(["GET", "b"], head, new TextEncoder().encode("b"), { meta: '{"v":1}' });
+    expect((await repo.getEntry(["GET", "b"]))?.meta).toBe('{"v":1}');
     await cache.close();
+    const columns = new BetterSqlite3(path).prepare("SELECT name FROM pragma_table_info('items')").pluck().all();
+    expect(columns).toContain("meta");
   });
 
   it("refuses a table whose columns do not match the settings", async () => {

@@ -187,6 +187,46 @@ export function describeConformance(target: ConformanceTarget): void {
       });
     });
 
+    describe("HTTP metadata and whole entries", () => {
+      it("stores the metadata and the expiry given to saveResponseBytes verbatim", async () => {
+        const { repo } = await openTracks();
+        const meta = '{"v":1,"r":1,"a":0,"l":60000,"f":8,"w":0,"e":0,"y":[["accept-language","de"]],"é":"ü"}';
+        const head = { status: 200, headers: [["etag", '"1"']] as [string, string][], url: `${API}/v1/tracks/m` };
+        const bytes = new TextEncoder().encode('{"name":"m"}');
+        expect(await repo.saveResponseBytes(trackRequest("m"), head, bytes, { meta, expiresAt: START + 5 })).toBe(true);
+        const entry = await repo.getEntry(trackRequest("m"));
+        expect(entry?.meta).toBe(meta);
+        expect(entry?.expiresAt).toBe(START + 5);
+        expect(await repo.saveResponseBytes(trackRequest("n"), head, bytes)).toBe(true);
+        expect((await repo.getEntry(trackRequest("n")))?.meta).toBeNull();
+        await expect(repo.saveResponseBytes(trackRequest("o"), head, bytes, { meta: 1 as never })).rejects.toThrow(
+          /meta must be JSON text or null/,
+        );
+      });
+
+      it("writes whole entries with saveEntries, replacing by key, and checks the keys", async () => {
+        const { repo } = await openTracks();
+        const base = {
+          key: ["GET", "w", "v1"] as Key,
+          name: "W",
+          cachedAt: START - 100,
+          expiresAt: START + 100,
+          payload: '{"name":"W"}',
+          status: 200,
+          headers: '[["etag","\\"2\\""]]',
+          url: `${API}/v1/tracks/w`,
+          meta: '{"v":1}',
+        };
+        const other = { ...base, key: ["GET", "x", "v1"] as Key, meta: null };
+        expect(await repo.saveEntries([base, other, { ...base, name: "W2" }])).toBe(2);
+        expect(await repo.getEntry(base.key)).toEqual({ ...base, name: "W2" });
+        expect((await repo.getEntry(other.key))?.meta).toBeNull();
+        await expect(repo.saveEntries([{ ...base, key: ["GET", "short"] }])).rejects.toThrow(CacheError);
+        await expect(repo.saveEntries([{ ...base, expiresAt: "soon" as never }])).rejects.toThrow(/expiresAt/);
+        expect(await repo.count()).toBe(2);
+      });
+    });
+
     describe("expiry", () => {
       it("keeps an entry live while now < expiresAt and not one millisecond longer, everywhere", async () => {
         const { repo } = await openTracks({ expire: 1_000 });

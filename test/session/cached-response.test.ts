@@ -19,6 +19,7 @@ function entry(overrides: Partial<CacheEntry> = {}): CacheEntry {
       ["x-request-id", "abc"],
     ]),
     url: "https://api.example.com/v1/tracks/42",
+    meta: null,
     ...overrides,
   };
 }
@@ -91,6 +92,29 @@ describe("CachedResponse", () => {
     expect([...copy.headers]).toEqual([...response.headers]);
     expect(await copy.json()).toEqual(await response.json());
     expect(copy.cachedAt).toEqual(response.cachedAt);
+  });
+
+  it("takes header fields from init that replace the stored ones, and reads Age and Cache-Status from them", async () => {
+    const headers = [
+      ["age", "12"],
+      ["cache-status", "requestful; hit; ttl=48"],
+      ["x-request-id", "refreshed"],
+    ] as const;
+    const response = new CachedResponse(entry(), { now: NOW, headers, stale: true });
+    expect(response.age).toBe(12);
+    expect(response.cacheStatus).toBe("requestful; hit; ttl=48");
+    expect(response.stale).toBe(true);
+    expect(response.headers.get("age")).toBe("12");
+    expect(response.headers.get("x-request-id")).toBe("refreshed");
+    expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    const copy = response.clone();
+    expect(copy.age).toBe(12);
+    expect([...copy.headers]).toEqual([...response.headers]);
+    expect(await copy.json()).toEqual({ id: "42", name: "Song 42" });
+    const plain = new CachedResponse(entry(), { now: NOW });
+    expect(plain.age).toBe(0);
+    expect(plain.cacheStatus).toBeNull();
+    expect(plain.stale).toBe(false);
   });
 
   it("clones the headers as they are now", () => {

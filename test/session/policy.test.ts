@@ -19,7 +19,7 @@ describe("planRequest", () => {
       { bypass: undefined, plan: { read: "any", onMiss: "gateway-timeout", store: false, coalesce: false } },
     ],
     ["reload", { bypass: "reload", plan: { read: "none", onMiss: "network", store: true, coalesce: false } }],
-    ["no-cache", { bypass: "no-cache", plan: { read: "none", onMiss: "network", store: true, coalesce: false } }],
+    ["no-cache", { bypass: undefined, plan: { read: "any", onMiss: "network", store: true, coalesce: false } }],
     ["no-store", { bypass: "no-store", plan: { read: "none", onMiss: "network", store: false, coalesce: false } }],
   ])("plans %s", (mode, expected) => {
     expect(planRequest({ ...plain, mode })).toEqual(expected);

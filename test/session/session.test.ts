@@ -92,30 +92,42 @@ describe.each(list)("session on $name", (backend) => {
       expect(response.headers.get("content-type")).toBe(type);
       expect(response.headers.get("x-origin")).toBe("yes");
     }
-    expect([...hit.headers]).toEqual([...miss.headers]);
+    // A hit says how old it is and how it was made (RFC 9111 §5.1, RFC 9211); the rest is the origin's.
+    const own = new Set(["age", "cache-status"]);
+    expect([...hit.headers].filter(([name]) => !own.has(name))).toEqual([...miss.headers]);
+    expect(hit.headers.get("age")).toMatch(/^\d+$/);
+    expect(hit.headers.get("cache-status")).toMatch(/^requestful; hit; ttl=\d+$/);
+    expect((hit as CachedResponse).cacheStatus).toBe(hit.headers.get("cache-status"));
   });
 
-  it("stores the origin's headers but Set-Cookie and those of the connection", async () => {
-    const session = await open();
-    const url = fresh();
-    server.on(pathOf(url), (_, response) =>
-      json(response, { ok: true }, { headers: { "set-cookie": ["a=1", "b=2"], "x-kept": "1" } }),
-    );
-    const plain = await fetch(url);
-    await plain.arrayBuffer();
-    expect(plain.headers.get("keep-alive")).not.toBeNull();
-    const miss = await session.fetch(url);
-    const hit = await session.fetch(url);
-    expect(hit).toBeInstanceOf(CachedResponse);
-    // The caller who made the request gets its cookies; nobody gets the connection's fields.
-    expect(miss.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
-    expect(hit.headers.getSetCookie()).toEqual([]);
-    for (const response of [miss, hit]) {
-      expect(response.headers.get("x-kept")).toBe("1");
-      expect(response.headers.get("keep-alive")).toBeNull();
-      expect(response.headers.get("connection")).toBeNull();
-    }
-  });
+  it.each([
+    [false, ["a=1", "b=2"]],
+    [true, []],
+  ])(
+    "stores the origin's headers but those of the connection, and Set-Cookie only privately (shared: %s)",
+    async (shared, replayed) => {
+      const session = await open({}, { shared });
+      const url = fresh();
+      server.on(pathOf(url), (_, response) =>
+        json(response, { ok: true }, { headers: { "set-cookie": ["a=1", "b=2"], "x-kept": "1" } }),
+      );
+      const plain = await fetch(url);
+      await plain.arrayBuffer();
+      expect(plain.headers.get("keep-alive")).not.toBeNull();
+      const miss = await session.fetch(url);
+      const hit = await session.fetch(url);
+      expect(hit).toBeInstanceOf(CachedResponse);
+      // The caller who made the request gets its cookies; a private cache's one user gets them again
+      // on a hit, a shared cache's users never do; nobody gets the connection's fields.
+      expect(miss.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+      expect(hit.headers.getSetCookie()).toEqual(replayed);
+      for (const response of [miss, hit]) {
+        expect(response.headers.get("x-kept")).toBe("1");
+        expect(response.headers.get("keep-alive")).toBeNull();
+        expect(response.headers.get("connection")).toBeNull();
+      }
+    },
+  );
 
   it("keeps the final URL of a redirected response", async () => {
     const session = await open();
@@ -219,15 +231,24 @@ describe.each(list)("session on $name", (backend) => {
       expect(server.count(pathOf(url))).toBe(1);
     });
 
-    it("treats a default request with a conditional or Range header as no-store", async () => {
+    it("passes a caller's conditional request through, and answers a Range from a fresh stored response", async () => {
       const session = await open();
       const url = fresh();
-      await (await session.fetch(url)).arrayBuffer();
-      for (const headers of [{ "if-none-match": '"1"' }, { range: "bytes=0-3" }]) {
-        const response = await session.fetch(url, { headers });
-        expect(response).not.toBeInstanceOf(CachedResponse);
-        await response.arrayBuffer();
-      }
+      const body = await (await session.fetch(url)).text();
+      const conditional = await session.fetch(url, { headers: { "if-none-match": '"1"' } });
+      expect(conditional).not.toBeInstanceOf(CachedResponse);
+      await conditional.arrayBuffer();
+      expect(server.count(pathOf(url))).toBe(2);
+      // RFC 9111 §3.4: a part of a stored complete response, as a 206.
+      const part = await session.fetch(url, { headers: { range: "bytes=0-3" } });
+      expect(part).toBeInstanceOf(CachedResponse);
+      expect(part.status).toBe(206);
+      expect(part.headers.get("content-range")).toBe(`bytes 0-3/${new TextEncoder().encode(body).byteLength}`);
+      expect(await part.text()).toBe(body.slice(0, 4));
+      // Several ranges are left to the origin.
+      const ranges = await session.fetch(url, { headers: { range: "bytes=0-1,3-4" } });
+      expect(ranges).not.toBeInstanceOf(CachedResponse);
+      await ranges.arrayBuffer();
       expect(server.count(pathOf(url))).toBe(3);
       expect(await (await session.fetch(url)).json()).toMatchObject({ hit: 1 });
     });
@@ -422,11 +443,18 @@ describe("counters and events", () => {
 
     const key = ["GET", url.split("/").at(-1)];
     expect(events).toEqual([
-      { type: "miss", url, repository: "tracks", key },
+      { type: "miss", url, repository: "tracks", key, policy: "expire", reason: "no-entry" },
       { type: "store", url, repository: "tracks", key, bytes: expect.any(Number) },
-      { type: "hit", url, repository: "tracks", key, stale: false },
+      { type: "hit", url, repository: "tracks", key, stale: false, policy: "expire", status: "hit", reason: undefined },
       { type: "bypass", url, repository: "tracks", reason: "no-store" },
-      { type: "miss", url: page, repository: "pages", key: ["GET", page.split("/").at(-1)] },
+      {
+        type: "miss",
+        url: page,
+        repository: "pages",
+        key: ["GET", page.split("/").at(-1)],
+        policy: "expire",
+        reason: "no-entry",
+      },
       {
         type: "store",
         url: page,
@@ -435,7 +463,14 @@ describe("counters and events", () => {
         bytes: expect.any(Number),
       },
       { type: "bypass", url: server.url("/elsewhere"), repository: undefined, reason: "no-repository" },
-      { type: "miss", url: missing, repository: "tracks", key: ["GET", missing.split("/").at(-1)] },
+      {
+        type: "miss",
+        url: missing,
+        repository: "tracks",
+        key: ["GET", missing.split("/").at(-1)],
+        policy: "expire",
+        reason: "no-entry",
+      },
       {
         type: "not-stored",
         url: missing,

@@ -141,6 +141,7 @@ function sizeOf(id: string, entry: CacheEntry): number {
     payload +
     (entry.headers === null ? 0 : textSize(entry.headers)) +
     (entry.url === null ? 0 : textSize(entry.url)) +
+    (entry.meta === null ? 0 : textSize(entry.meta)) +
     (entry.name === null ? 0 : textSize(entry.name))
   );
 }

@@ -41,6 +41,7 @@ const VALUE_COLUMNS = [
   ["payload", "text", ""],
   ["payload_bytes", "bytea", ""],
   ["payload_is_text", "boolean", " NOT NULL"],
+  ["meta", "text", ""],
   ["key_json", "text", " NOT NULL"],
   ["key_digest", "bytea", " NOT NULL"],
 ] as const;
@@ -58,10 +59,14 @@ const ENTRY_COLUMNS = [
   '"status"',
   '"headers"::text',
   '"url"',
+  '"meta"',
 ].join(", ");
 
 /** The number of columns that `ENTRY_COLUMNS` selects. */
-const ENTRY_WIDTH = 10;
+const ENTRY_WIDTH = 11;
+
+/** Value columns that a table written by an earlier release lacks, added in place when it is opened. */
+const ADDED_COLUMNS: readonly string[] = ["meta"];
 
 type Row = unknown[];
 
@@ -165,6 +170,13 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
     );
     if (existing.rows.length > 0) {
       const have = existing.rows.map((r) => r[0] as string);
+      // A table of an earlier release lacks the columns added since: they are added in place.
+      const missing = ADDED_COLUMNS.filter((column) => !have.includes(column));
+      for (const column of missing) {
+        const [, type] = VALUE_COLUMNS.find(([name]) => name === column) ?? [column, "text"];
+        await client.query(`ALTER TABLE ${this.qualifiedName} ADD COLUMN IF NOT EXISTS ${quote(column)} ${type}`);
+        have.push(column);
+      }
       if (have.length !== wanted.length || !wanted.every((column) => have.includes(column))) {
         throw new CacheError(
           `table ${this.qualifiedName} exists with columns (${have.join(", ")}) but repository "${this.name}" ` +
@@ -356,7 +368,7 @@ function pushRow(values: unknown[], entry: CacheEntry): void {
   } else {
     values.push(payload, null, true);
   }
-  values.push(json);
+  values.push(entry.meta === null || entry.meta === undefined ? null : withoutNul(entry.meta), json);
 }
 
 /**
@@ -376,6 +388,7 @@ function toEntry<K extends Key>(row: Row, keys?: ReadonlyMap<string, K>): CacheE
     // jsonb prints with spaces; give back the compact JSON text that was saved.
     headers: headers === null ? null : JSON.stringify(JSON.parse(headers)),
     url: row[9] as string | null,
+    meta: row[10] as string | null,
   };
 }
 

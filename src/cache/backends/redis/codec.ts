@@ -12,9 +12,10 @@ import type { CacheEntry } from "../../entry.js";
  * ```
  *
  * A marker byte says how the payload is stored (`T` UTF-8 text, `B` raw bytes); then `cachedAt` and
- * `expiresAt`; then, unless all of them are null, `[name, status, headers, url]` as JSON with every
+ * `expiresAt`; then, unless all of them are null, `[name, status, headers, url, meta]` as JSON with every
  * character beyond ASCII escaped; a line feed; then the payload exactly as stored. The fields never
- * hold a raw line feed, so the first one ends them.
+ * hold a raw line feed, so the first one ends them. Values written before `meta` existed have four
+ * fields, and read back with `meta` null.
  */
 const TEXT = 0x54; // "T"
 const BYTES = 0x42; // "B"
@@ -23,7 +24,13 @@ const COMMA = 0x2c;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 
-type Extra = [name: string | null, status: number | null, headers: string | null, url: string | null];
+type Extra = [
+  name: string | null,
+  status: number | null,
+  headers: string | null,
+  url: string | null,
+  meta?: string | null,
+];
 
 /**
  * The stored value of an entry, as bytes: commands made of buffers are written to the socket
@@ -31,8 +38,12 @@ type Extra = [name: string | null, status: number | null, headers: string | null
  */
 export function encodeEntry(entry: CacheEntry): Buffer {
   let head = `${entry.cachedAt},${entry.expiresAt}`;
-  if (entry.name !== null || entry.status !== null || entry.headers !== null || entry.url !== null) {
-    const extra: Extra = [entry.name, entry.status, entry.headers, entry.url];
+  const meta = entry.meta ?? null;
+  if (entry.name !== null || entry.status !== null || entry.headers !== null || entry.url !== null || meta !== null) {
+    const extra: Extra =
+      meta === null
+        ? [entry.name, entry.status, entry.headers, entry.url]
+        : [entry.name, entry.status, entry.headers, entry.url, meta];
     head += `,${asciiJson(extra)}`;
   }
   const { payload } = entry;
@@ -60,6 +71,7 @@ export function decodeEntry<K extends Key>(key: K, value: Buffer, now: number): 
     status: extra?.[1] ?? null,
     headers: extra?.[2] ?? null,
     url: extra?.[3] ?? null,
+    meta: extra?.[4] ?? null,
   };
 }
 
@@ -115,7 +127,7 @@ function parseExtra(value: Buffer, start: number, end: number): Extra {
   } catch (cause) {
     throw unreadable(cause);
   }
-  if (!Array.isArray(extra) || extra.length !== 4) throw unreadable();
+  if (!Array.isArray(extra) || extra.length < 4 || extra.length > 5) throw unreadable();
   return extra as Extra;
 }
 

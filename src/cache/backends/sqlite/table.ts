@@ -8,6 +8,7 @@ import type { ResponseRepositorySettings } from "../../settings.js";
 import { retryBusy } from "./busy.js";
 import type { SQLiteDatabase as Database, SQLiteStatement as Statement } from "./database.js";
 import {
+  ADDED_COLUMNS,
   checkTableName,
   chunks,
   foldIdentifier,
@@ -68,9 +69,14 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
   #createTable(db: Database): void {
     const existing = db.prepare("SELECT name FROM pragma_table_info(?)").pluck().all(this.settings.name) as string[];
     const wanted = [...this.#keyColumns, ...VALUE_COLUMNS];
+    const missing: (readonly [string, string])[] = [];
     if (existing.length > 0) {
       const have = new Set(existing.map(foldIdentifier));
-      const same = have.size === wanted.length && wanted.every((column) => have.has(foldIdentifier(column)));
+      // A table of an earlier release lacks the columns added since: they are added in place.
+      for (const added of ADDED_COLUMNS) if (!have.has(foldIdentifier(added[0]))) missing.push(added);
+      const same =
+        have.size + missing.length === wanted.length &&
+        wanted.every((column) => have.has(foldIdentifier(column)) || missing.some(([name]) => name === column));
       if (!same) {
         throw new CacheError(
           `table "${this.name}" exists with columns (${existing.join(", ")}) but these settings need ` +
@@ -80,6 +86,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     }
     const keys = this.#keyColumns.map(quote);
     db.transaction(() => {
+      for (const [name, type] of missing) db.exec(`ALTER TABLE ${this.#table} ADD COLUMN ${quote(name)} ${type}`);
       db.exec(
         `CREATE TABLE IF NOT EXISTS ${this.#table} (
           ${keys.map((column) => `${column} NOT NULL`).join(",\n          ")},
@@ -90,6 +97,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
           "status" INTEGER,
           "headers" TEXT,
           "url" TEXT,
+          "meta" TEXT,
           PRIMARY KEY (${keys.join(", ")})
         )`,
       );
@@ -201,6 +209,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
       status: row[width + 4] as number | null,
       headers: row[width + 5] as string | null,
       url: row[width + 6] as string | null,
+      meta: (row[width + 7] as string | null | undefined) ?? null,
     };
   }
 }
@@ -217,6 +226,7 @@ function toRow(entry: CacheEntry): unknown[] {
     entry.status,
     entry.headers,
     entry.url,
+    entry.meta ?? null,
   ];
 }
 
