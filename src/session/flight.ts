@@ -12,20 +12,18 @@ export class Shared {
   readonly #redirected: boolean;
   readonly #nullBody: boolean;
 
-  /** @param storeCookies Whether the stored headers keep the response's Set-Cookie fields. */
-  constructor(response: Response, bytes: Uint8Array, requestUrl: string, storeCookies = false) {
+  constructor(response: Response, bytes: Uint8Array, requestUrl: string) {
     this.bytes = bytes;
     // A fetch other than Node's may return Headers without getSetCookie.
     const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
     const headers = headersToStore(response.headers);
-    if (storeCookies) for (const cookie of cookies) headers.push(["set-cookie", cookie]);
     this.head = {
       status: response.status,
       headers: decodedHeaders(headers, bytes.byteLength),
       url: response.url || requestUrl,
     };
     this.#statusText = response.statusText;
-    this.#cookies = storeCookies ? [] : cookies;
+    this.#cookies = cookies;
     this.#redirected = response.redirected;
     this.#nullBody = response.body === null || isNullBodyStatus(response.status);
   }

@@ -930,7 +930,7 @@ export class CachedSession implements AsyncDisposable {
     routed.counters.hits++;
     if (this.#options.onEvent === undefined) return;
     const { target, repository, key } = routed;
-    this.#emit({ type: "hit", url: target.url.href, repository: repository.name, key, stale, ...decision });
+    this.#emit({ type: "hit", url: this.#show(target), repository: repository.name, key, stale, ...decision });
   }
 
   #outcome(type: "miss", routed: Routed, reason: MissReason): void;
