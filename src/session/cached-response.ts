@@ -27,6 +27,14 @@ export interface CachedResponseInit {
    * @example { now: cache.now() }
    */
   now?: number;
+  /**
+   * Header pairs that replace the stored headers of the same names (compared without regard to
+   * case), such as `Age`, `Cache-Status` or headers refreshed by a `304 Not Modified`. Several
+   * pairs of one name are all kept, in order.
+   * @default []
+   * @example { headers: [["age", "42"], ["cache-status", "requestful; hit"]] }
+   */
+  headers?: readonly (readonly [string, string])[];
 }
 
 type Pairs = readonly (readonly [string, string])[];
@@ -73,7 +81,8 @@ export class CachedResponse extends Response {
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new CacheError(`a cached entry has the status ${describeValue(status)}, not a final HTTP status`);
     }
-    const pairs = entry.headers === null ? pairsFor(init.contentType ?? null) : parseHeaders(entry.headers);
+    const stored = entry.headers === null ? pairsFor(init.contentType ?? null) : parseHeaders(entry.headers);
+    const pairs = init.headers === undefined || init.headers.length === 0 ? stored : replaced(stored, init.headers);
     const payload = entry.payload;
     if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
       throw new CacheError(`a cached entry has a payload that is ${describeValue(payload)}, not text or bytes`);
@@ -183,6 +192,20 @@ function getter(name: string): () => unknown {
 
 function pairsFor(contentType: string | null): Pairs {
   return contentType === null ? [] : [["content-type", contentType]];
+}
+
+/** The stored pairs without those named in `replacements`, then the replacements. */
+function replaced(stored: Pairs, replacements: Pairs): Pairs {
+  const names = new Set<string>();
+  for (const pair of replacements) {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
+      throw new TypeError(
+        `CachedResponseInit.headers holds ${describeValue(pair)}, not a [name, value] pair of strings`,
+      );
+    }
+    names.add(pair[0].toLowerCase());
+  }
+  return [...stored.filter(([name]) => !names.has(name.toLowerCase())), ...replacements];
 }
 
 /**

@@ -145,6 +145,35 @@ describe("CachedResponse", () => {
     expect(bare.url).toBe("");
   });
 
+  it("replaces stored headers of the same names with the pairs given in init, whatever their case", async () => {
+    const response = new CachedResponse(entry(), {
+      headers: [
+        ["Age", "42"],
+        ["Cache-Control", "max-age=60"],
+        ["SET-COOKIE", "c=3"],
+        ["set-cookie", "d=4"],
+      ],
+    });
+    expect(response.headers.get("age")).toBe("42");
+    expect(response.headers.get("cache-control")).toBe("max-age=60");
+    expect(response.headers.getSetCookie()).toEqual(["c=3", "d=4"]);
+    expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect(response.headers.get("x-request-id")).toBe("abc");
+    expect(response.clone().headers.get("age")).toBe("42");
+    expect(await response.json()).toEqual({ id: "42", name: "Song 42" });
+    const pair = new CachedResponse(entry({ headers: null }), {
+      contentType: "application/json",
+      headers: [["content-type", "text/plain"]],
+    });
+    expect([...pair.headers]).toEqual([["content-type", "text/plain"]]);
+  });
+
+  it("refuses init headers that are not [name, value] pairs with a TypeError", () => {
+    const bad = [["age"]] as unknown as [string, string][];
+    expect(() => new CachedResponse(entry(), { headers: bad })).toThrow(TypeError);
+    expect(() => new CachedResponse(entry(), { headers: bad })).toThrow(/CachedResponseInit.headers.*\[name, value\]/);
+  });
+
   it("does not add a Content-Type that the origin did not send", () => {
     const response = new CachedResponse(entry({ headers: JSON.stringify([["x-a", "1"]]) }));
     expect(response.headers.has("content-type")).toBe(false);
