@@ -133,9 +133,18 @@ async function readJson(response: Promise<Response>): Promise<unknown> {
   return (await response).json();
 }
 
-/** Fetches every URL once, `IN_FLIGHT` at a time, reading each body. */
+/** Fetches every URL once, 16 at a time, reading each body; a request that fails is tried again. */
 async function fill(get: (url: string) => Promise<unknown>, urls: readonly string[]): Promise<void> {
-  for (let i = 0; i < urls.length; i += IN_FLIGHT) await Promise.all(urls.slice(i, i + IN_FLIGHT).map(get));
+  const once = async (url: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await get(url);
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
+  };
+  for (let i = 0; i < urls.length; i += 16) await Promise.all(urls.slice(i, i + 16).map(once));
 }
 
 /** Cycles through `items`, one per call. */

@@ -2,8 +2,8 @@ import { STATUS_CODES } from "node:http";
 import type { CacheEntry } from "../cache/entry.js";
 import { describeValue } from "../describe.js";
 import { CacheError } from "../errors.js";
-import type { Key } from "../types.js";
-import { readHeldBody } from "./held-body.js";
+import type { Key, RequestDescriptor } from "../types.js";
+import { blobTypeOf, bytesOf, type DeferredBody, deferBody, parsed, textOf } from "./held-body.js";
 import { isNullBodyStatus } from "./policy.js";
 
 /** How to build a {@link CachedResponse} where its entry does not say. */
@@ -39,8 +39,32 @@ export interface CachedResponseInit {
 
 type Pairs = readonly (readonly [string, string])[];
 
+/** How a deferred body reaches its response's private state (set in the class's static block). */
+let deferred: DeferredBody<CachedResponse>;
+
+/** How {@link CachedResponse.from} builds a response: {@link CachedResponseInit} and the status. */
+export interface CachedResponseFromInit extends CachedResponseInit {
+  /**
+   * The status to answer with.
+   * @default 200
+   * @example { status: 203 }
+   */
+  status?: number;
+  /**
+   * When the response expires, in epoch milliseconds; at or before `now` it is stale.
+   * @default Number.MAX_SAFE_INTEGER (never)
+   * @example { expiresAt: Date.now() + 60_000 }
+   */
+  expiresAt?: number;
+}
+
 const responseHeaders = getter("headers");
+const responseBodyUsed = getter("bodyUsed");
+const responseText = Response.prototype.text;
+const responseJson = Response.prototype.json;
+const responseArrayBuffer = Response.prototype.arrayBuffer;
 const responseBlob = Response.prototype.blob;
+const responseBytes = (Response.prototype as { bytes?: () => Promise<Uint8Array> }).bytes;
 const responseFormData = Response.prototype.formData;
 const responseClone = Response.prototype.clone;
 
@@ -49,9 +73,15 @@ const responseClone = Response.prototype.clone;
  * `blob()`, `body`, `clone()`, `ok`, `headers`) with the status, headers and URL that the origin
  * sent and the body as stored, which also says when it was cached and when it expires.
  *
+ * The body is read straight from the stored payload: `json()`, `text()`, `arrayBuffer()`,
+ * `bytes()` and `blob()` make no stream, and the stream is made only when `body` is read. To
+ * anything that looks (`bodyUsed`, `clone()`, a second read, `Response.prototype` methods called on
+ * it) it behaves as a response over its body.
+ *
  * The status text is the standard reason phrase of the status (the origin's own phrase is not
  * stored). An entry saved as a `[key, payload]` pair has no origin response: it answers 200, with
- * only the `Content-Type` given in `init`.
+ * only the `Content-Type` given in `init`. To build one from a request and a payload, use
+ * {@link CachedResponse.from}.
  *
  * @example
  * const response = await session.fetch("https://api.example.com/v1/tracks/42");
@@ -60,6 +90,7 @@ const responseClone = Response.prototype.clone;
 export class CachedResponse extends Response {
   declare readonly url: string;
   declare readonly headers: Headers;
+  declare readonly bodyUsed: boolean;
   declare readonly clone: () => CachedResponse;
 
   readonly #entry: CacheEntry;
@@ -68,8 +99,15 @@ export class CachedResponse extends Response {
   readonly #stale: boolean;
   /** Header pairs not yet copied into `headers`: filled on first use, as most hits only read the body. */
   #pending: Pairs | undefined;
-  /** Whether the body was given as text, so that `Response` added a `Content-Type` of its own. */
+  /** Whether `Response` holds the body as text, and so added a `Content-Type` of its own. */
   readonly #textBody: boolean;
+  /**
+   * The body as stored while it is read from there; `undefined` once `Response` holds it (its
+   * stream was made), or when there is none.
+   */
+  #held: string | Uint8Array | undefined;
+  /** Whether the body was read from `#held`. */
+  #used = false;
 
   /**
    * Builds a response from a stored entry. Throws a `CacheError` when the entry cannot make one (a
@@ -77,6 +115,12 @@ export class CachedResponse extends Response {
    * nor bytes).
    */
   constructor(entry: CacheEntry, init: CachedResponseInit = {}) {
+    if (typeof entry !== "object" || entry === null || entry instanceof Request || !("payload" in entry)) {
+      throw new TypeError(
+        `new CachedResponse(entry, init?) takes a stored CacheEntry, got ${describeValue(entry)}; ` +
+          "for a response from a request and a payload, use CachedResponse.from(request, payload, init?)",
+      );
+    }
     const status = entry.status ?? 200;
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new CacheError(`a cached entry has the status ${describeValue(status)}, not a final HTTP status`);
@@ -88,13 +132,61 @@ export class CachedResponse extends Response {
       throw new CacheError(`a cached entry has a payload that is ${describeValue(payload)}, not text or bytes`);
     }
     const body = isNullBodyStatus(status) || entry.key[0] === "HEAD" ? null : payload;
-    super(body, status === 200 ? OK : { status, statusText: STATUS_CODES[status] ?? "" });
+    const defer = body !== null && deferBody !== undefined;
+    super(defer ? null : body, status === 200 ? OK : { status, statusText: STATUS_CODES[status] ?? "" });
     this.#entry = entry;
     this.#init = init;
     this.#url = entry.url ?? init.url ?? "";
     this.#stale = entry.expiresAt <= (init.now ?? Date.now());
     this.#pending = pairs;
-    this.#textBody = typeof body === "string";
+    this.#textBody = !defer && typeof body === "string";
+    if (defer) {
+      this.#held = body;
+      deferBody?.(this, deferred);
+    }
+  }
+
+  /**
+   * Builds a response from a request and a payload, as if the origin had answered the request
+   * with it: the status (200 unless `init` says), the payload as the body, the request's URL, and
+   * only the headers given in `init` (a `Content-Type` through `init.contentType`). Its key is the
+   * request's method and URL; it was cached now and does not expire unless `init` says when.
+   *
+   * @example
+   * const request = new Request("https://official-joke-api.appspot.com/jokes/programming/random");
+   * const response = CachedResponse.from(request, JSON.stringify([{ id: 72, type: "programming" }]), {
+   *   contentType: "application/json",
+   * });
+   * await response.json(); // [{ id: 72, type: "programming" }]
+   */
+  static from(
+    request: Request | RequestDescriptor | string | URL,
+    payload: string | Uint8Array,
+    init: CachedResponseFromInit = {},
+  ): CachedResponse {
+    if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
+      throw new TypeError(
+        `CachedResponse.from(request, payload, init?) takes a payload of text or bytes, got ${describeValue(payload)}` +
+          " (JSON.stringify a value first)",
+      );
+    }
+    const { method, url } = requestParts(request);
+    const now = init.now ?? Date.now();
+    const entry: CacheEntry = {
+      key: [method, url],
+      name: null,
+      cachedAt: now,
+      expiresAt: init.expiresAt ?? Number.MAX_SAFE_INTEGER,
+      payload,
+      status: init.status ?? 200,
+      headers: null,
+      url,
+    };
+    const status = entry.status;
+    if (!Number.isInteger(status) || (status as number) < 200 || (status as number) > 599) {
+      throw new RangeError(`CachedResponse.from takes a status from 200 to 599, got ${describeValue(status)}`);
+    }
+    return new CachedResponse(entry, { ...init, now });
   }
 
   /** Always true: the response was served from a cache. */
@@ -127,11 +219,41 @@ export class CachedResponse extends Response {
     return this.#entry.name;
   }
 
+  /** Copies the pending pairs into `headers`, once. */
+  #fill(): Headers {
+    const headers = responseHeaders.call(this) as Headers;
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      fill(headers, pending, this.#textBody);
+    }
+    return headers;
+  }
+
+  /**
+   * The held body, marked used, or `undefined` when `Response` must read it: it holds the body's
+   * stream already, or the body was read (so that the error is `Response`'s own).
+   */
+  #take(): string | Uint8Array | undefined {
+    const held = this.#held;
+    if (held === undefined || this.#used) return undefined;
+    this.#used = true;
+    return held;
+  }
+
   static {
-    // The stored body is in memory already: text() and json() take it as it is.
-    readHeldBody(CachedResponse.prototype, (response) => response.#entry.payload);
-    // `url`, `headers`, `clone` and the body's methods are declared as fields of `Response`, so they
-    // are redefined on the prototype here, where the private state is in reach.
+    deferred = {
+      held: (response) => response.#entry.payload as string | Uint8Array,
+      used: (response) => response.#used,
+      materialised: (response) => {
+        response.#held = undefined;
+      },
+      headersRead: (response) => {
+        response.#fill();
+      },
+    };
+    // `url`, `headers`, `bodyUsed`, `clone` and the body's methods are declared as fields of
+    // `Response`, so they are redefined on the prototype here, where the private state is in reach.
     Object.defineProperties(CachedResponse.prototype, {
       url: {
         configurable: true,
@@ -142,43 +264,82 @@ export class CachedResponse extends Response {
       headers: {
         configurable: true,
         get(this: CachedResponse): Headers {
-          const headers = responseHeaders.call(this) as Headers;
-          const pending = this.#pending;
-          if (pending !== undefined) {
-            this.#pending = undefined;
-            fill(headers, pending, this.#textBody);
-          }
-          return headers;
+          return this.#fill();
         },
       },
-      clone: {
+      bodyUsed: {
         configurable: true,
-        writable: true,
-        value(this: CachedResponse): CachedResponse {
-          // A body that was read or is being read cannot be cloned: let Response say so.
-          if (this.bodyUsed || this.body?.locked) responseClone.call(this);
-          const copy = new CachedResponse(this.#entry, this.#init);
-          copy.#pending = this.#pending ?? [...this.headers];
-          return copy;
+        get(this: CachedResponse): boolean {
+          return this.#held === undefined ? (responseBodyUsed.call(this) as boolean) : this.#used;
         },
       },
-      blob: {
-        configurable: true,
-        writable: true,
-        value(this: CachedResponse): Promise<Blob> {
-          void this.headers; // the blob's type comes from Content-Type
-          return responseBlob.call(this);
-        },
-      },
-      formData: {
-        configurable: true,
-        writable: true,
-        value(this: CachedResponse): Promise<FormData> {
-          void this.headers;
-          return responseFormData.call(this);
-        },
-      },
+      text: method(function (this: CachedResponse): Promise<string> {
+        const held = this.#take();
+        return held === undefined ? responseText.call(this) : Promise.resolve(textOf(held));
+      }),
+      json: method(function (this: CachedResponse): Promise<unknown> {
+        const held = this.#take();
+        return held === undefined ? responseJson.call(this) : parsed(textOf(held));
+      }),
+      arrayBuffer: method(function (this: CachedResponse): Promise<ArrayBuffer> {
+        const held = this.#take();
+        return held === undefined ? responseArrayBuffer.call(this) : Promise.resolve(bytesOf(held).buffer);
+      }),
+      blob: method(function (this: CachedResponse): Promise<Blob> {
+        const headers = this.#fill(); // the blob's type comes from Content-Type
+        const type = this.#held === undefined || this.#used ? undefined : blobTypeOf(headers.get("content-type"));
+        const held = type === undefined ? undefined : this.#take();
+        return held === undefined ? responseBlob.call(this) : Promise.resolve(new Blob([held], { type }));
+      }),
+      formData: method(function (this: CachedResponse): Promise<FormData> {
+        this.#fill();
+        return responseFormData.call(this);
+      }),
+      clone: method(function (this: CachedResponse): CachedResponse {
+        // A body that was read or is being read cannot be cloned: let Response say so.
+        if (this.#used || (this.#held === undefined && (this.bodyUsed || this.body?.locked))) {
+          responseClone.call(this);
+        }
+        const copy = new CachedResponse(this.#entry, this.#init);
+        copy.#pending = this.#pending ?? [...this.headers];
+        return copy;
+      }),
     });
+    if (responseBytes !== undefined) {
+      Object.defineProperty(
+        CachedResponse.prototype,
+        "bytes",
+        method(function (this: CachedResponse): Promise<Uint8Array> {
+          const held = this.#take();
+          return held === undefined ? responseBytes.call(this) : Promise.resolve(bytesOf(held));
+        }),
+      );
+    }
+  }
+}
+
+/** A property descriptor for a method, as classes define them. */
+function method(value: (...args: never[]) => unknown): PropertyDescriptor {
+  return { configurable: true, writable: true, value };
+}
+
+/** The method and absolute URL of a request given to {@link CachedResponse.from}. */
+function requestParts(request: Request | RequestDescriptor | string | URL): { method: string; url: string } {
+  if (typeof request === "string" || request instanceof URL) return { method: "GET", url: absolute(request) };
+  if (request instanceof Request) return { method: request.method, url: request.url };
+  if (typeof request === "object" && request !== null && typeof request.method === "string") {
+    return { method: request.method.toUpperCase(), url: absolute(request.url) };
+  }
+  throw new TypeError(
+    `CachedResponse.from(request, payload, init?) takes a Request, a URL or { method, url }, got ${describeValue(request)}`,
+  );
+}
+
+function absolute(url: string | URL): string {
+  try {
+    return new URL(url).href;
+  } catch (cause) {
+    throw new TypeError(`CachedResponse.from takes an absolute URL, got ${describeValue(String(url))}`, { cause });
   }
 }
 

@@ -1,13 +1,60 @@
 /**
- * `text()` and `json()` for responses whose body is held in memory already (a stored payload, or
- * bytes the session read): they take it as it is, instead of encoding it into the body's stream and
- * decoding it back, and give exactly what `Response`'s own methods would.
+ * Bodies held in memory already (a stored payload, or bytes the session read): read as
+ * `Response`'s own methods would read them, without encoding them into a stream and decoding them
+ * back, and giving exactly what those methods give.
  */
+import { MIMEType } from "node:util";
 
 const responseText = Response.prototype.text;
 const responseJson = Response.prototype.json;
 /** Decodes as `Response.text()` does: UTF-8, a byte order mark dropped, invalid bytes replaced. */
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** What `Response.text()` gives for a body of `held`. */
+export function textOf(held: string | Uint8Array): string {
+  if (typeof held !== "string") return decoder.decode(held);
+  // What encoding the text as UTF-8 and decoding it again gives: lone surrogates replaced, no BOM.
+  const text = (held as string & { toWellFormed(): string }).toWellFormed();
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** What `Response.bytes()` gives for a body of `held`: a new array over a buffer of its own. */
+export function bytesOf(held: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  return typeof held === "string" ? (encoder.encode(held) as Uint8Array<ArrayBuffer>) : new Uint8Array(held);
+}
+
+/** The parsed JSON of `text`, as a promise that rejects with the parse error, as `json()` does. */
+export function parsed(text: string): Promise<unknown> {
+  try {
+    return Promise.resolve(JSON.parse(text));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+const blobTypes = new Map<string, string>();
+
+/**
+ * The type `Response.blob()` gives a body with this `Content-Type` (the MIME type parsed and
+ * serialised, or `""` when it does not parse), or `undefined` when only `Response` can say (a
+ * header of several values).
+ */
+export function blobTypeOf(contentType: string | null): string | undefined {
+  if (contentType === null) return "";
+  if (contentType.includes(",")) return undefined;
+  let type = blobTypes.get(contentType);
+  if (type === undefined) {
+    try {
+      type = new MIMEType(contentType).toString();
+    } catch {
+      type = "";
+    }
+    if (blobTypes.size >= 256) blobTypes.clear();
+    blobTypes.set(contentType, type);
+  }
+  return type;
+}
 
 /**
  * The body as text, taken from `held` without reading the stream, or `undefined` when the stream
@@ -22,10 +69,7 @@ function takeText(response: Response, held: string | Uint8Array | undefined): st
     .getReader()
     .cancel()
     .catch(() => {});
-  if (typeof held !== "string") return decoder.decode(held);
-  // What encoding the text as UTF-8 and decoding it again gives: lone surrogates replaced, no BOM.
-  const text = (held as string & { toWellFormed(): string }).toWellFormed();
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return textOf(held);
 }
 
 /** Defines `text()` and `json()` on a Response subclass, taking the body from `held(response)` when it can. */
@@ -47,13 +91,104 @@ export function readHeldBody<T extends Response>(
       writable: true,
       value(this: T): Promise<unknown> {
         const text = takeText(this, held(this));
-        if (text === undefined) return responseJson.call(this);
-        try {
-          return Promise.resolve(JSON.parse(text));
-        } catch (error) {
-          return Promise.reject(error);
-        }
+        return text === undefined ? responseJson.call(this) : parsed(text);
       },
     },
   });
 }
+
+/**
+ * Deferring a body's stream. Node's `Response` keeps its state (status, header list, body) in an
+ * object under a symbol of its own; every method of `Response.prototype` reads the body from that
+ * state's `body`. A response built without a body and given an accessor there behaves, to anything
+ * that looks, as one built over the body: the accessor makes the body (stream and all) the first
+ * time anything reads it. Until then, the response's own methods can read the held body directly.
+ *
+ * Whether this Node's `Response` works so is checked once, on a probe; where it does not,
+ * {@link deferBody} is `undefined` and responses are built over their body as usual.
+ */
+type State = Record<PropertyKey, unknown>;
+
+/** Where a response built by `new Response()` keeps its state, if it is as expected. */
+const stateKey: symbol | undefined = (() => {
+  try {
+    const probe = new Response(null);
+    const key = Object.getOwnPropertySymbols(probe).find((symbol) => symbol.description === "state");
+    if (key === undefined) return undefined;
+    const state = (probe as unknown as Record<symbol, State>)[key];
+    const body = Object.getOwnPropertyDescriptor(state, "body");
+    const list = Object.getOwnPropertyDescriptor(state, "headersList");
+    if (body?.writable !== true || body.value !== null || list?.writable !== true) return undefined;
+    return key;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** The body a response over `held` would have (its stream, source and length), made afresh. */
+function bodyOver(held: string | Uint8Array, used: boolean): unknown {
+  const response = new Response(used ? "" : held);
+  if (used) {
+    // A body that was read: as Response leaves it, disturbed, locked and closed.
+    void response.arrayBuffer();
+  }
+  return (response as unknown as Record<symbol, State>)[stateKey as symbol]?.body;
+}
+
+/** What a deferred body needs from its response, given the response. */
+export interface DeferredBody<T extends Response> {
+  /** The body as held. */
+  held(response: T): string | Uint8Array;
+  /** Whether the body was read from what is held already. */
+  used(response: T): boolean;
+  /** Called once, when the body's stream is made. */
+  materialised(response: T): void;
+  /** Called once, before the first read of the header list from the state (by `Response`'s own code). */
+  headersRead(response: T): void;
+}
+
+function defineValue(state: State, name: string, value: unknown): void {
+  Object.defineProperty(state, name, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * Defers the body of `response` (built with a `null` body) to `access.held(response)`, and tells
+ * `access` before `Response`'s own code reads the header list; `undefined` where this Node's
+ * `Response` does not allow it.
+ */
+export const deferBody: (<T extends Response>(response: T, access: DeferredBody<T>) => void) | undefined =
+  stateKey === undefined
+    ? undefined
+    : (response, access) => {
+        const state = (response as unknown as Record<symbol, State>)[stateKey];
+        if (state === undefined) throw new TypeError("a response without the state of a Response");
+        const list = state.headersList;
+        Object.defineProperties(state, {
+          body: {
+            configurable: true,
+            enumerable: true,
+            get() {
+              const body = bodyOver(access.held(response), access.used(response));
+              defineValue(state, "body", body);
+              access.materialised(response);
+              return body;
+            },
+            set(value: unknown) {
+              defineValue(state, "body", value);
+              access.materialised(response);
+            },
+          },
+          headersList: {
+            configurable: true,
+            enumerable: true,
+            get() {
+              defineValue(state, "headersList", list);
+              access.headersRead(response);
+              return list;
+            },
+            set(value: unknown) {
+              defineValue(state, "headersList", value);
+            },
+          },
+        });
+      };
