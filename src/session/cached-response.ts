@@ -143,6 +143,9 @@ export class CachedResponse extends Response {
     if (defer) {
       this.#held = body;
       deferBody?.(this, deferred);
+    } else if (body !== null) {
+      // `Response`'s own methods read the header list directly: where it cannot be told first, fill it now.
+      this.#fill();
     }
   }
 

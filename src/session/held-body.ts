@@ -118,7 +118,10 @@ const stateKey: symbol | undefined = (() => {
     const state = (probe as unknown as Record<symbol, State>)[key];
     const body = Object.getOwnPropertyDescriptor(state, "body");
     const list = Object.getOwnPropertyDescriptor(state, "headersList");
-    if (body?.writable !== true || body.value !== null || list?.writable !== true) return undefined;
+    // Without a body, the state has none, or a null one.
+    if ((body !== undefined && (body.writable !== true || body.value !== null)) || list?.writable !== true) {
+      return undefined;
+    }
     return key;
   } catch {
     return undefined;
