@@ -76,7 +76,7 @@ const server = createServer((request, response) => {
   });
   response.end(body);
 });
-server.keepAliveTimeout = 60000;
+server.keepAliveTimeout = 600000;
 server.listen(0, "127.0.0.1", () => parentPort.postMessage(server.address().port));
 parentPort.on("message", () => server.close(() => process.exit(0)));
 `;

@@ -143,7 +143,7 @@ export class CachedResponse extends Response {
     if (defer) {
       this.#held = body;
       deferBody?.(this, deferred);
-    } else if (body !== null) {
+    } else {
       // `Response`'s own methods read the header list directly: where it cannot be told first, fill it now.
       this.#fill();
     }
@@ -249,10 +249,9 @@ export class CachedResponse extends Response {
       held: (response) => response.#entry.payload as string | Uint8Array,
       used: (response) => response.#used,
       materialised: (response) => {
-        response.#held = undefined;
-      },
-      headersRead: (response) => {
+        // Response's own code reads the stream before the header list: fill it first.
         response.#fill();
+        response.#held = undefined;
       },
     };
     // `url`, `headers`, `bodyUsed`, `clone` and the body's methods are declared as fields of
@@ -373,20 +372,31 @@ function replaced(stored: Pairs, replacements: Pairs): Pairs {
 }
 
 /**
- * Stored headers already parsed, by their text. Entries of one resource share their headers text,
- * and pairs are only ever read, so a hit need not parse them again. Bounded: emptied when full.
+ * Stored headers already parsed, by their text: each version of an entry has its own text (its
+ * `ETag`, its `Date`), and pairs are only ever read, so a hit does not parse them again. Bounded in
+ * two generations: a text is looked up in the young one, then in the old one (and moved to the
+ * young one); when the young one is full, it becomes the old one and the oldest texts are dropped.
+ * Texts in use stay parsed however many there are in all, within the bound.
  */
-const parsedHeaders = new Map<string, Pairs>();
-const PARSED_HEADERS_LIMIT = 512;
+let youngHeaders = new Map<string, Pairs>();
+let oldHeaders = new Map<string, Pairs>();
+/** How many texts, and how many characters of text, a generation holds at most. */
+const GENERATION_ENTRIES = 4_096;
+const GENERATION_CHARS = 4 * 1024 * 1024;
+let youngChars = 0;
 
 /** Parses stored headers: JSON text of `[name, value]` string pairs. */
 function parseHeaders(text: string): Pairs {
-  let pairs = parsedHeaders.get(text);
-  if (pairs === undefined) {
-    pairs = checkHeaders(text);
-    if (parsedHeaders.size >= PARSED_HEADERS_LIMIT) parsedHeaders.clear();
-    parsedHeaders.set(text, pairs);
+  let pairs = youngHeaders.get(text);
+  if (pairs !== undefined) return pairs;
+  pairs = oldHeaders.get(text) ?? checkHeaders(text);
+  if (youngHeaders.size >= GENERATION_ENTRIES || youngChars + text.length > GENERATION_CHARS) {
+    oldHeaders = youngHeaders;
+    youngHeaders = new Map();
+    youngChars = 0;
   }
+  youngHeaders.set(text, pairs);
+  youngChars += text.length;
   return pairs;
 }
 

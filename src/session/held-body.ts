@@ -99,15 +99,61 @@ export function readHeldBody<T extends Response>(
 
 /**
  * Deferring a body's stream. Node's `Response` keeps its state (status, header list, body) in an
- * object under a symbol of its own; every method of `Response.prototype` reads the body from that
- * state's `body`. A response built without a body and given an accessor there behaves, to anything
- * that looks, as one built over the body: the accessor makes the body (stream and all) the first
- * time anything reads it. Until then, the response's own methods can read the held body directly.
+ * object under a symbol of its own, and every method of `Response.prototype` reaches the body's
+ * stream through that state's `body.stream` (and checks it before it reads the header list). A
+ * response built without a body and given a body there whose stream is made when first read
+ * behaves, to anything that looks, as one built over the body. Until then, the response's own
+ * methods can read the held body directly.
  *
  * Whether this Node's `Response` works so is checked once, on a probe; where it does not,
  * {@link deferBody} is `undefined` and responses are built over their body as usual.
  */
 type State = Record<PropertyKey, unknown>;
+
+/** What a deferred body needs from its response, given the response. */
+export interface DeferredBody<T extends Response> {
+  /** The body as held. */
+  held(response: T): string | Uint8Array;
+  /** Whether the body was read from what is held already. */
+  used(response: T): boolean;
+  /** Called once, when the body's stream is made, before anything reads it. */
+  materialised(response: T): void;
+}
+
+/** The body a `Response` keeps in its state: a stream made on first use, its source and its length. */
+class HeldBody<T extends Response> {
+  readonly #response: T;
+  readonly #access: DeferredBody<T>;
+  #stream: ReadableStream<Uint8Array> | undefined;
+  #length: number | undefined;
+
+  constructor(response: T, access: DeferredBody<T>) {
+    this.#response = response;
+    this.#access = access;
+  }
+
+  get source(): string | Uint8Array {
+    return this.#access.held(this.#response);
+  }
+
+  get length(): number {
+    const held = this.source;
+    this.#length ??= typeof held === "string" ? Buffer.byteLength(held) : held.byteLength;
+    return this.#length;
+  }
+
+  get stream(): ReadableStream<Uint8Array> {
+    if (this.#stream === undefined) {
+      this.#access.materialised(this.#response);
+      this.#stream = streamOver(this.source, this.#access.used(this.#response));
+    }
+    return this.#stream;
+  }
+
+  set stream(stream: ReadableStream<Uint8Array>) {
+    this.#stream = stream;
+  }
+}
 
 /** Where a response built by `new Response()` keeps its state, if it is as expected. */
 const stateKey: symbol | undefined = (() => {
@@ -117,47 +163,35 @@ const stateKey: symbol | undefined = (() => {
     if (key === undefined) return undefined;
     const state = (probe as unknown as Record<symbol, State>)[key];
     const body = Object.getOwnPropertyDescriptor(state, "body");
-    const list = Object.getOwnPropertyDescriptor(state, "headersList");
     // Without a body, the state has none, or a null one.
-    if ((body !== undefined && (body.writable !== true || body.value !== null)) || list?.writable !== true) {
-      return undefined;
-    }
+    if (body !== undefined && (body.writable !== true || body.value !== null)) return undefined;
+    if (state === undefined || !("headersList" in state)) return undefined;
+    // A deferred body is read through the state, as Response reads its own.
+    let made = 0;
+    (state as State).body = new HeldBody(probe, {
+      held: () => "{}",
+      used: () => false,
+      materialised: () => made++,
+    });
+    const stream = Object.getOwnPropertyDescriptor(Response.prototype, "body")?.get?.call(probe);
+    if (made !== 1 || !(stream instanceof ReadableStream) || probe.bodyUsed || probe.body !== stream) return undefined;
     return key;
   } catch {
     return undefined;
   }
 })();
 
-/** The body a response over `held` would have (its stream, source and length), made afresh. */
-function bodyOver(held: string | Uint8Array, used: boolean): unknown {
+/** The stream of a response over `held`, made afresh: as Response leaves it after a read, if `used`. */
+function streamOver(held: string | Uint8Array, used: boolean): ReadableStream<Uint8Array> {
   const response = new Response(used ? "" : held);
-  if (used) {
-    // A body that was read: as Response leaves it, disturbed, locked and closed.
-    void response.arrayBuffer();
-  }
-  return (response as unknown as Record<symbol, State>)[stateKey as symbol]?.body;
-}
-
-/** What a deferred body needs from its response, given the response. */
-export interface DeferredBody<T extends Response> {
-  /** The body as held. */
-  held(response: T): string | Uint8Array;
-  /** Whether the body was read from what is held already. */
-  used(response: T): boolean;
-  /** Called once, when the body's stream is made. */
-  materialised(response: T): void;
-  /** Called once, before the first read of the header list from the state (by `Response`'s own code). */
-  headersRead(response: T): void;
-}
-
-function defineValue(state: State, name: string, value: unknown): void {
-  Object.defineProperty(state, name, { value, writable: true, enumerable: true, configurable: true });
+  // A body that was read: disturbed, locked and closed.
+  if (used) void response.arrayBuffer();
+  return response.body as ReadableStream<Uint8Array>;
 }
 
 /**
- * Defers the body of `response` (built with a `null` body) to `access.held(response)`, and tells
- * `access` before `Response`'s own code reads the header list; `undefined` where this Node's
- * `Response` does not allow it.
+ * Defers the body of `response` (built with a `null` body) to `access.held(response)`;
+ * `undefined` where this Node's `Response` does not allow it.
  */
 export const deferBody: (<T extends Response>(response: T, access: DeferredBody<T>) => void) | undefined =
   stateKey === undefined
@@ -165,33 +199,5 @@ export const deferBody: (<T extends Response>(response: T, access: DeferredBody<
     : (response, access) => {
         const state = (response as unknown as Record<symbol, State>)[stateKey];
         if (state === undefined) throw new TypeError("a response without the state of a Response");
-        const list = state.headersList;
-        Object.defineProperties(state, {
-          body: {
-            configurable: true,
-            enumerable: true,
-            get() {
-              const body = bodyOver(access.held(response), access.used(response));
-              defineValue(state, "body", body);
-              access.materialised(response);
-              return body;
-            },
-            set(value: unknown) {
-              defineValue(state, "body", value);
-              access.materialised(response);
-            },
-          },
-          headersList: {
-            configurable: true,
-            enumerable: true,
-            get() {
-              defineValue(state, "headersList", list);
-              access.headersRead(response);
-              return list;
-            },
-            set(value: unknown) {
-              defineValue(state, "headersList", value);
-            },
-          },
-        });
+        state.body = new HeldBody(response, access);
       };
