@@ -3,7 +3,7 @@ import type { CacheEntry } from "../cache/entry.js";
 import { describeValue } from "../describe.js";
 import { CacheError } from "../errors.js";
 import type { Key, RequestDescriptor } from "../types.js";
-import { blobTypeOf, bytesOf, type DeferredBody, deferBody, parsed, textOf } from "./held-body.js";
+import { type DeferredBody, deferBody, defineHeldReads } from "./held-body.js";
 import { isNullBodyStatus } from "./policy.js";
 
 /** How to build a {@link CachedResponse} where its entry does not say. */
@@ -60,11 +60,6 @@ export interface CachedResponseFromInit extends CachedResponseInit {
 
 const responseHeaders = getter("headers");
 const responseBodyUsed = getter("bodyUsed");
-const responseText = Response.prototype.text;
-const responseJson = Response.prototype.json;
-const responseArrayBuffer = Response.prototype.arrayBuffer;
-const responseBlob = Response.prototype.blob;
-const responseBytes = (Response.prototype as { bytes?: () => Promise<Uint8Array> }).bytes;
 const responseFormData = Response.prototype.formData;
 const responseClone = Response.prototype.clone;
 
@@ -275,24 +270,6 @@ export class CachedResponse extends Response {
           return this.#held === undefined ? (responseBodyUsed.call(this) as boolean) : this.#used;
         },
       },
-      text: method(function (this: CachedResponse): Promise<string> {
-        const held = this.#take();
-        return held === undefined ? responseText.call(this) : Promise.resolve(textOf(held));
-      }),
-      json: method(function (this: CachedResponse): Promise<unknown> {
-        const held = this.#take();
-        return held === undefined ? responseJson.call(this) : parsed(textOf(held));
-      }),
-      arrayBuffer: method(function (this: CachedResponse): Promise<ArrayBuffer> {
-        const held = this.#take();
-        return held === undefined ? responseArrayBuffer.call(this) : Promise.resolve(bytesOf(held).buffer);
-      }),
-      blob: method(function (this: CachedResponse): Promise<Blob> {
-        const headers = this.#fill(); // the blob's type comes from Content-Type
-        const type = this.#held === undefined || this.#used ? undefined : blobTypeOf(headers.get("content-type"));
-        const held = type === undefined ? undefined : this.#take();
-        return held === undefined ? responseBlob.call(this) : Promise.resolve(new Blob([held], { type }));
-      }),
       formData: method(function (this: CachedResponse): Promise<FormData> {
         this.#fill();
         return responseFormData.call(this);
@@ -307,16 +284,10 @@ export class CachedResponse extends Response {
         return copy;
       }),
     });
-    if (responseBytes !== undefined) {
-      Object.defineProperty(
-        CachedResponse.prototype,
-        "bytes",
-        method(function (this: CachedResponse): Promise<Uint8Array> {
-          const held = this.#take();
-          return held === undefined ? responseBytes.call(this) : Promise.resolve(bytesOf(held));
-        }),
-      );
-    }
+    defineHeldReads(CachedResponse.prototype, {
+      take: (response) => response.#take(),
+      holds: (response) => response.#held !== undefined && !response.#used,
+    });
   }
 }
 

@@ -56,45 +56,62 @@ export function blobTypeOf(contentType: string | null): string | undefined {
   return type;
 }
 
-/**
- * The body as text, taken from `held` without reading the stream, or `undefined` when the stream
- * must be used: there is none, or it was read or locked already. Taking it makes the body used, as
- * reading it would.
- */
-function takeText(response: Response, held: string | Uint8Array | undefined): string | undefined {
-  if (held === undefined) return undefined;
-  const body = response.body;
-  if (body === null || body.locked || response.bodyUsed) return undefined;
-  body
-    .getReader()
-    .cancel()
-    .catch(() => {});
-  return textOf(held);
+const responseArrayBuffer = Response.prototype.arrayBuffer;
+const responseBlob = Response.prototype.blob;
+const responseBytes = (Response.prototype as { bytes?: () => Promise<Uint8Array> }).bytes;
+
+/** How the body methods of a response reach what it holds. */
+export interface HeldReads<T extends Response> {
+  /**
+   * The held body, now marked used, or `undefined` when `Response` must read the body: it holds
+   * the stream already, or the body was read (so that the error is `Response`'s own).
+   */
+  take(response: T): string | Uint8Array | undefined;
+  /** Whether `take` would give the held body. */
+  holds(response: T): boolean;
 }
 
-/** Defines `text()` and `json()` on a Response subclass, taking the body from `held(response)` when it can. */
-export function readHeldBody<T extends Response>(
-  prototype: T,
-  held: (response: T) => string | Uint8Array | undefined,
-): void {
-  Object.defineProperties(prototype, {
-    text: {
-      configurable: true,
-      writable: true,
-      value(this: T): Promise<string> {
-        const text = takeText(this, held(this));
-        return text === undefined ? responseText.call(this) : Promise.resolve(text);
-      },
-    },
-    json: {
-      configurable: true,
-      writable: true,
-      value(this: T): Promise<unknown> {
-        const text = takeText(this, held(this));
-        return text === undefined ? responseJson.call(this) : parsed(text);
-      },
-    },
+/**
+ * Defines `text()`, `json()`, `arrayBuffer()`, `bytes()` (where `Response` has it) and `blob()` on
+ * a Response subclass: each reads the held body when there is one, and is `Response`'s own
+ * otherwise.
+ */
+export function defineHeldReads<T extends Response>(prototype: T, reads: HeldReads<T>): void {
+  const method = (value: (this: T) => Promise<unknown>): PropertyDescriptor => ({
+    configurable: true,
+    writable: true,
+    value,
   });
+  Object.defineProperties(prototype, {
+    text: method(function (this: T) {
+      const held = reads.take(this);
+      return held === undefined ? responseText.call(this) : Promise.resolve(textOf(held));
+    }),
+    json: method(function (this: T) {
+      const held = reads.take(this);
+      return held === undefined ? responseJson.call(this) : parsed(textOf(held));
+    }),
+    arrayBuffer: method(function (this: T) {
+      const held = reads.take(this);
+      return held === undefined ? responseArrayBuffer.call(this) : Promise.resolve(bytesOf(held).buffer);
+    }),
+    blob: method(function (this: T) {
+      // The blob's type comes from Content-Type; where only Response can say what it is, it reads.
+      const type = reads.holds(this) ? blobTypeOf(this.headers.get("content-type")) : undefined;
+      const held = type === undefined ? undefined : reads.take(this);
+      return held === undefined ? responseBlob.call(this) : Promise.resolve(new Blob([held], { type }));
+    }),
+  });
+  if (responseBytes !== undefined) {
+    Object.defineProperty(
+      prototype,
+      "bytes",
+      method(function (this: T) {
+        const held = reads.take(this);
+        return held === undefined ? responseBytes.call(this) : Promise.resolve(bytesOf(held));
+      }),
+    );
+  }
 }
 
 /**
