@@ -1,5 +1,16 @@
-import { describe, expect, it } from "vitest";
-import { CachedResponse, type CachedResponseInit, type CacheEntry, CacheError } from "../../src/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CachedResponse,
+  type CachedResponseInit,
+  CachedSession,
+  type CacheEntry,
+  CacheError,
+  MemoryCache,
+  repositoryByPathSegment,
+  StringPayloadHandler,
+} from "../../src/index.js";
+import { json, startServer, type TestServer } from "../helpers/http-server.js";
+import { byId } from "../helpers/session.js";
 
 const NOW = Date.UTC(2026, 0, 31, 12);
 
@@ -455,6 +466,85 @@ describe("CachedResponse", () => {
       expect(build).toThrow(TypeError);
       expect(build).toThrow(/CachedResponse\.from\(request, payload, init\?\)/);
       expect(() => new CachedResponse(payload as unknown as CacheEntry)).toThrow(/takes a stored CacheEntry/);
+    });
+  });
+
+  describe("a network response that the session read to store behaves as fetch's own", () => {
+    let server: TestServer;
+    let session: CachedSession;
+    const body = { id: "7", tags: ["a", "ü"] };
+    beforeAll(async () => {
+      server = await startServer();
+      const cache = new MemoryCache({ repositoryGetter: repositoryByPathSegment(1) });
+      cache.createRepository(byId("tracks", new StringPayloadHandler()));
+      session = new CachedSession({ cache });
+    });
+    afterAll(async () => {
+      await session.close();
+      await server.close();
+    });
+    let n = 0;
+    /** A path of the server that answers `body`. */
+    const path = (prefix: string) => {
+      const at = `${prefix}${n++}`;
+      server.on(at, (_, response) =>
+        json(response, body, { headers: { "content-type": "application/json; charset=utf-8" } }),
+      );
+      return server.url(at);
+    };
+    /** A response from the network, read by the session to store it. */
+    const miss = async () => {
+      const response = await session.fetch(path("/v1/tracks/"));
+      expect(response).not.toBeInstanceOf(CachedResponse);
+      return response;
+    };
+    const plain = () => fetch(path("/plain/"));
+    const outcome = (promise: Promise<unknown>) =>
+      promise.then(
+        (value) => ({ value }),
+        (error: Error) => ({ error: error.constructor.name, message: error.message }),
+      );
+
+    it("reads through Response.prototype methods, and then is used, with fetch's errors", async () => {
+      for (const name of ["text", "json", "arrayBuffer", "blob"] as const) {
+        const mine = await miss();
+        const theirs = await plain();
+        const read = Response.prototype[name] as (this: Response) => Promise<unknown>;
+        const [a, b] = [await read.call(mine), await read.call(theirs)];
+        if (a instanceof Blob && b instanceof Blob) {
+          expect(a.type).toBe(b.type);
+          expect(await a.text()).toBe(await b.text());
+        } else if (a instanceof ArrayBuffer && b instanceof ArrayBuffer)
+          expect(new Uint8Array(a)).toEqual(new Uint8Array(b));
+        else expect(a).toEqual(b);
+        expect(mine.bodyUsed).toBe(true);
+        expect(await outcome(mine[name]())).toEqual(await outcome(theirs[name]()));
+      }
+    });
+
+    it("reads once with its own methods, then has a used, locked stream", async () => {
+      const mine = await miss();
+      const theirs = await plain();
+      expect(mine.bodyUsed).toBe(false);
+      expect(await mine.json()).toEqual(body);
+      await theirs.json();
+      expect(mine.bodyUsed).toBe(true);
+      expect(mine.body?.locked).toBe(theirs.body?.locked);
+      expect(await outcome(mine.text())).toEqual(await outcome(theirs.text()));
+      expect(() => mine.clone()).toThrow(TypeError);
+    });
+
+    it("clones, and both read the whole body; a streamed body streams", async () => {
+      const mine = await miss();
+      const copy = mine.clone();
+      expect(copy.url).toBe(mine.url);
+      expect(copy.headers.get("content-type")).toBe("application/json; charset=utf-8");
+      expect(await copy.json()).toEqual(body);
+      expect(await mine.json()).toEqual(body);
+      const streamed = await miss();
+      const text = await new Response(streamed.body).text();
+      expect(JSON.parse(text)).toEqual(body);
+      expect(streamed.bodyUsed).toBe(true);
     });
   });
 });
