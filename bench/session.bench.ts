@@ -1,89 +1,55 @@
 /**
- * Session speed: µs per `session.fetch` hit with the body read as JSON (1 KB and 100 KB payloads,
- * memory and SQLite), one at a time and 64 in flight, beside the floor measured in the same run: a
- * Map lookup plus `new Response(body)` and `json()`. Then a miss beside a plain uncached fetch of
- * the same kind of resource from a local server (in a worker thread, so that its work is not timed).
+ * Session and request handler speed on a realistic workload (bench/workload.ts): 2,000 distinct
+ * URLs of about 1 KB of nested JSON, each with its own `ETag`, and 200 URLs of about 100 KB, served
+ * by a local JSON API in a worker thread; hits cycle through every URL, not one hot one.
+ *
+ * Each figure is printed beside its floor, measured in the same run, and the target ratio:
+ * - `session.fetch` hit reading `json()`: `Map` + `new Response()` + `json()`, and on SQLite also a
+ *   prepared better-sqlite3 `SELECT` + `JSON.parse` on a table of the same shape;
+ * - `handler.get` hit: the raw SQLite floor, and a `Map` of JSON text + `JSON.parse` for memory;
+ * - 64 hits in flight: the raw floor one at a time (the target is at least its hits per second);
+ * - a miss: a plain `fetch` + `json()` of the same kind of URL.
  *
  * Floor and subject are measured in short blocks taken in turns, and the median block of each is
  * printed, so that a burst of load on the machine does not land on one side only.
  */
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
 import {
-  type AnyRepository,
   CachedSession,
   defineSettings,
   JSONPayloadHandler,
   type JSONValue,
+  type Key,
   MemoryCache,
+  RequestHandler,
   type ResponseCache,
   repositoryByPathSegment,
   SQLiteCache,
 } from "../src/index.js";
 import { tempFolder } from "../test/helpers/temp.js";
-import { jsonPayload, type Measurement, report } from "./util.js";
+import { type Floor, mapFloor, sqliteFloor } from "./floors.js";
+import { type Measurement, report } from "./util.js";
+import { PAGE_COUNT, startApi, TRACK_COUNT } from "./workload.js";
 
 const IN_FLIGHT = 64;
-const BLOCKS = 40;
+const BLOCKS = 30;
 const BLOCK_MS = 15;
-const MEMORY_TARGET = 1.2;
-const SQLITE_TARGET = 1.5;
-const MISS_TARGET = 1.2;
 
-/** A JSON API in a worker thread: /v1/{kind}/s{bytes}-{id} answers a track of about that many bytes. */
-const SERVER_SOURCE = `
-const { createServer } = require("node:http");
-const { parentPort, workerData } = require("node:worker_threads");
-const server = createServer((request, response) => {
-  const match = /^\\/v1\\/\\w+\\/s(\\d+)-(.+)$/.exec(request.url);
-  if (match === null) { response.writeHead(404).end(); return; }
-  const template = workerData[match[1]];
-  if (template === undefined) { response.writeHead(404).end(); return; }
-  const body = template.replace("__ID__", match[2]);
-  response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
-  response.end(body);
-});
-server.keepAliveTimeout = 60000;
-server.listen(0, "127.0.0.1", () => parentPort.postMessage(server.address().port));
-parentPort.on("message", () => server.close(() => process.exit(0)));
-`;
-
-interface Api {
-  base: string;
-  stop(): Promise<void>;
-}
-
-async function startApi(sizes: readonly number[]): Promise<Api> {
-  const templates: Record<string, string> = {};
-  for (const size of sizes) templates[size] = JSON.stringify(jsonPayload(size, "__ID__"));
-  const worker = new Worker(SERVER_SOURCE, { eval: true, workerData: templates });
-  const port = await new Promise<number>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-  });
-  return {
-    base: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      worker.postMessage("stop");
-      await new Promise((resolve) => worker.once("exit", resolve));
-    },
-  };
-}
-
-function trackSettings() {
+function settings(name: string) {
   return defineSettings<JSONValue>({
-    name: "tracks",
+    name,
     fields: ["id"],
     getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[3] : null],
     payloadHandler: new JSONPayloadHandler(),
   });
 }
 
-async function sessionOn(cache: ResponseCache): Promise<CachedSession> {
+function prepare(cache: ResponseCache): ResponseCache {
   cache.repositoryGetter = repositoryByPathSegment(1);
-  cache.createRepository(trackSettings());
-  await cache.connect();
-  return new CachedSession({ cache });
+  cache.createRepository(settings("tracks"));
+  cache.createRepository(settings("pages"));
+  cache.createRepository(settings("misses"));
+  return cache;
 }
 
 interface Work {
@@ -115,7 +81,7 @@ function toMeasurement(label: string, samples: number[]): Measurement {
  * Measures the floor and the subject in short blocks taken in turns (which goes first alternates),
  * after a warm-up of each, and keeps the median block of each: load on the machine falls on both.
  */
-async function versus(floor: Work, subject: Work, target?: number, blocks = BLOCKS, ms = BLOCK_MS) {
+async function compare(floor: Work, subject: Work, target?: number, blocks = BLOCKS, ms = BLOCK_MS) {
   await block(floor, ms * 10);
   await block(subject, ms * 10);
   const floors: number[] = [];
@@ -137,8 +103,8 @@ async function versus(floor: Work, subject: Work, target?: number, blocks = BLOC
  * For network-bound work: one request of the floor and one of the subject in turns (which goes
  * first alternates), each timed on its own, after a warm-up; the median of each.
  */
-async function alternating(floor: Work, subject: Work, target?: number, count = 1_500) {
-  for (let i = 0; i < 200; i++) await Promise.all([floor.run(), subject.run()]);
+async function alternating(floor: Work, subject: Work, target?: number, count = 1_000) {
+  for (let i = 0; i < 100; i++) await Promise.all([floor.run(), subject.run()]);
   const floors: number[] = [];
   const subjects: number[] = [];
   const time = async (work: Work, into: number[]) => {
@@ -167,65 +133,99 @@ async function readJson(response: Promise<Response>): Promise<unknown> {
   return (await response).json();
 }
 
+/** Fetches every URL once, 16 at a time, reading each body; a request that fails is tried again. */
+async function fill(get: (url: string) => Promise<unknown>, urls: readonly string[]): Promise<void> {
+  const once = async (url: string) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await get(url);
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
+  };
+  for (let i = 0; i < urls.length; i += 16) await Promise.all(urls.slice(i, i + 16).map(once));
+}
+
+/** Cycles through `items`, one per call. */
+function cycle<T>(items: readonly T[]): () => T {
+  let i = 0;
+  return () => items[i++ % items.length] as T;
+}
+
 export async function run(): Promise<void> {
-  const sizes = [1024, 100 * 1024];
-  const api = await startApi(sizes);
+  const api = await startApi();
   const folder = tempFolder("requestful-bench-session-");
-  const memory = await sessionOn(new MemoryCache({ maxEntries: 100_000, maxBytes: 1024 * 1024 * 1024 }));
-  const sqliteCache = SQLiteCache.connectWithPath(join(folder.path, "session"));
-  const sqlite = await sessionOn(sqliteCache);
-  const sqliteNormal = await sessionOn(
-    SQLiteCache.connectWithPath(join(folder.path, "normal"), { synchronous: "normal" }),
+  const large = { maxEntries: 100_000, maxBytes: 1024 * 1024 * 1024 };
+  const memory = new CachedSession({ cache: prepare(new MemoryCache(large)) });
+  const sqliteCache = prepare(SQLiteCache.connectWithPath(join(folder.path, "session")));
+  const sqlite = new CachedSession({ cache: sqliteCache });
+  const sqliteNormal = new CachedSession({
+    cache: prepare(SQLiteCache.connectWithPath(join(folder.path, "normal"), { synchronous: "normal" })),
+  });
+  const handlerOn = (cache: ResponseCache) =>
+    RequestHandler.create({ cache: prepare(cache), payloadHandler: new JSONPayloadHandler() });
+  const memoryHandler = handlerOn(new MemoryCache(large));
+  const sqliteHandler = handlerOn(SQLiteCache.connectWithPath(join(folder.path, "handler")));
+  const rawSqlite = sqliteFloor(join(folder.path, "floor.sqlite"));
+  const rawMap = mapFloor();
+  for (const session of [memory, sqlite, sqliteNormal]) await session.cache.connect();
+  await memoryHandler.connect();
+  await sqliteHandler.connect();
+  console.log(
+    `\nworkload: ${TRACK_COUNT} URLs of ~1 KB nested JSON and ${PAGE_COUNT} of ~100 KB, each with its own ETag; hits cycle through all of them`,
   );
   try {
-    for (const size of sizes) {
-      const label = size >= 1024 * 1024 ? `${size / 1024 / 1024} MB` : `${size / 1024} KB`;
-      const url = `${api.base}/v1/tracks/s${size}-hot`;
-      // Each session stores the resource once; every fetch below is a hit.
-      for (const session of [memory, sqlite]) await (await session.fetch(url)).arrayBuffer();
-      const body = await (await memory.fetch(url)).text();
-      const map = new Map([[url, body]]);
-      const floorOne = async () => new Response(map.get(url)).json();
-      const floor: Work = { label: "floor: Map.get + new Response + json()", run: floorOne };
-      const floorMany: Work = {
-        label: `floor, ${IN_FLIGHT} in flight`,
-        run: many(IN_FLIGHT, floorOne),
-        count: IN_FLIGHT,
+    for (const [kind, count, size] of [
+      ["tracks", TRACK_COUNT, "1 KB"],
+      ["pages", PAGE_COUNT, "100 KB"],
+    ] as const) {
+      const ids = Array.from({ length: count }, (_, i) => `${kind[0]}${i}`);
+      const urls = ids.map((id) => `${api.base}/v1/${kind}/${id}`);
+      const texts = new Map<string, string>();
+      await fill(async (url) => texts.set(url, await (await fetch(url)).text()), urls);
+      for (const session of [memory, sqlite]) await fill((url) => readJson(session.fetch(url)), urls);
+      for (const handler of [memoryHandler, sqliteHandler]) await fill((url) => handler.get(url), urls);
+      const keys = ids.map((id): Key => ["GET", id]);
+      const entries = keys.map((key, i): [Key, JSONValue] => [key, JSON.parse(texts.get(urls[i] as string) as string)]);
+      for (const floor of [rawSqlite, rawMap] as Floor[]) floor.saveMany(entries);
+
+      const nextUrl = cycle(urls);
+      const nextKey = cycle(keys);
+      const responseFloor: Work = {
+        label: "floor: Map.get + new Response() + json()",
+        run: async () => new Response(texts.get(nextUrl())).json(),
       };
-      const hit = (session: CachedSession) => () => readJson(session.fetch(url));
+      const sqliteRaw: Work = {
+        label: "floor: prepared better-sqlite3 SELECT + JSON.parse",
+        run: async () => rawSqlite.get(nextKey()),
+      };
+      const mapRaw: Work = { label: "floor: Map of JSON text + JSON.parse", run: async () => rawMap.get(nextKey()) };
+      const hit = (session: CachedSession) => () => readJson(session.fetch(nextUrl()));
+      const big = size !== "1 KB";
+      // A 100 KB hit takes milliseconds: longer blocks, fewer of them.
+      const versus = (floor: Work, subject: Work, target: number) =>
+        big ? compare(floor, subject, target, 12, 60) : compare(floor, subject, target);
 
-      report(`session.fetch hit, ${label} JSON, body read with json() (µs per request)`, [
-        await versus(floor, { label: "memory hit", run: hit(memory) }, MEMORY_TARGET),
-        await versus(floor, { label: "SQLite hit", run: hit(sqlite) }, SQLITE_TARGET),
-        await versus(
-          floorMany,
-          { label: `memory hit, ${IN_FLIGHT} in flight`, run: many(IN_FLIGHT, hit(memory)), count: IN_FLIGHT },
-          MEMORY_TARGET,
-        ),
-        await versus(
-          floorMany,
-          { label: `SQLite hit, ${IN_FLIGHT} in flight`, run: many(IN_FLIGHT, hit(sqlite)), count: IN_FLIGHT },
-          SQLITE_TARGET,
-        ),
+      report(`session.fetch hit, ${size} JSON, body read with json() (µs per request)`, [
+        await versus(responseFloor, { label: "memory hit", run: hit(memory) }, big ? 1.1 : 0.6),
+        await versus(responseFloor, { label: "SQLite hit", run: hit(sqlite) }, big ? 1.1 : 0.6),
+        await versus(sqliteRaw, { label: "SQLite hit", run: hit(sqlite) }, big ? 1.1 : 1.5),
       ]);
-
-      // Where an SQLite hit's time goes: the read alone, through the repository and as one raw statement.
-      const tracks = sqliteCache.get("tracks") as AnyRepository;
-      const select = sqliteCache.connection
-        .prepare(`SELECT "payload" FROM "tracks" WHERE "expires_at" > ? AND "method" = ? AND "id" = ?`)
-        .pluck();
-      const id = `s${size}-hot`;
-      report(`for scale: one SQLite read of the ${label} entry, no HTTP (µs per read)`, [
-        await versus(
-          { label: "raw better-sqlite3 SELECT by key", run: async () => select.get(Date.now(), "GET", id) },
-          { label: "repository.getEntry", run: () => tracks.getEntry(["GET", id]) },
-        ),
+      report(`handler.get hit, ${size} JSON (µs per request)`, [
+        await versus(sqliteRaw, { label: "SQLite handler.get", run: () => sqliteHandler.get(nextUrl()) }, 1.1),
+        await versus(mapRaw, { label: "memory handler.get", run: () => memoryHandler.get(nextUrl()) }, 1.1),
+      ]);
+      const inFlight = (session: CachedSession) => ({ run: many(IN_FLIGHT, hit(session)), count: IN_FLIGHT });
+      report(`session.fetch, ${IN_FLIGHT} hits in flight, ${size} JSON, against the raw floor one at a time`, [
+        await versus(sqliteRaw, { label: `SQLite, ${IN_FLIGHT} in flight`, ...inFlight(sqlite) }, 1),
+        await versus(mapRaw, { label: `memory, ${IN_FLIGHT} in flight`, ...inFlight(memory) }, 1),
       ]);
     }
 
     // A miss: every request asks for a resource not asked for before.
     let n = 0;
-    const next = (prefix: string) => `${api.base}/v1/tracks/s1024-${prefix}${n++}`;
+    const next = (prefix: string) => `${api.base}/v1/misses/${prefix}${n++}`;
     const plain: Work = { label: "plain fetch + json(), uncached", run: () => readJson(fetch(next("plain"))) };
     const miss = (label: string, session: CachedSession, prefix: string): Work => ({
       label,
@@ -233,32 +233,13 @@ export async function run(): Promise<void> {
     });
     const through: Work = {
       label: "session.fetch of a URL with no repository",
-      run: () => readJson(memory.fetch(`${api.base}/v1/elsewhere/s1024-${n++}`)),
+      run: () => readJson(memory.fetch(`${api.base}/v1/elsewhere/e${n++}`)),
     };
     report("session.fetch miss (network, store, body read with json()), 1 KB JSON (µs per request)", [
-      await alternating(plain, miss("memory miss", memory, "m"), MISS_TARGET),
-      await alternating(plain, miss('SQLite miss (synchronous: "full", the default)', sqlite, "s"), MISS_TARGET),
-      await alternating(plain, miss('SQLite miss (synchronous: "normal")', sqliteNormal, "n"), MISS_TARGET),
+      await alternating(plain, miss("memory miss", memory, "m"), 1.3),
+      await alternating(plain, miss('SQLite miss (synchronous: "full", the default)', sqlite, "s"), 1.5),
+      await alternating(plain, miss('SQLite miss (synchronous: "normal")', sqliteNormal, "n")),
       await alternating(plain, through),
-    ]);
-
-    // Where an SQLite miss's time goes: the durable write of the entry.
-    const raw = sqliteCache.connection.prepare(
-      `INSERT INTO "tracks" ("method", "id", "name", "cached_at", "expires_at", "payload", "status", "headers", "url")
-       VALUES ('GET', ?, NULL, 0, 1e15, ?, 200, '[]', '')`,
-    );
-    const text = JSON.stringify(jsonPayload(1024, "raw"));
-    const bytes = new TextEncoder().encode(text);
-    const head = { status: 200, headers: [["content-type", "application/json"]] as [string, string][], url: "" };
-    const tracks = sqliteCache.get("tracks") as AnyRepository;
-    report('for scale: one SQLite write of a 1 KB entry (synchronous: "full"), no HTTP (µs per write)', [
-      await versus(
-        { label: "raw better-sqlite3 INSERT", run: async () => raw.run(`raw${n++}`, text) },
-        { label: "repository.saveResponseBytes", run: () => tracks.saveResponseBytes(["GET", `w${n++}`], head, bytes) },
-        undefined,
-        20,
-        20,
-      ),
     ]);
     const { total } = memory.stats();
     console.log(
@@ -268,6 +249,9 @@ export async function run(): Promise<void> {
     await memory.close();
     await sqlite.close();
     await sqliteNormal.close();
+    await memoryHandler.close();
+    await sqliteHandler.close();
+    rawSqlite.db.close();
     await api.stop();
     folder.remove();
   }

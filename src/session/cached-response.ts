@@ -2,8 +2,8 @@ import { STATUS_CODES } from "node:http";
 import type { CacheEntry } from "../cache/entry.js";
 import { describeValue } from "../describe.js";
 import { CacheError } from "../errors.js";
-import type { Key } from "../types.js";
-import { readHeldBody } from "./held-body.js";
+import type { Key, RequestDescriptor } from "../types.js";
+import { type DeferredBody, deferBody, defineHeldReads } from "./held-body.js";
 import { isNullBodyStatus } from "./policy.js";
 
 /** How to build a {@link CachedResponse} where its entry does not say. */
@@ -28,10 +28,11 @@ export interface CachedResponseInit {
    */
   now?: number;
   /**
-   * Header fields that replace the stored fields of the same name (or are added): `Age`,
-   * `Cache-Status`, and fields a 304 refreshed.
+   * Header pairs that replace the stored headers of the same names (compared without regard to
+   * case), such as `Age`, `Cache-Status` or headers refreshed by a `304 Not Modified`. Several
+   * pairs of one name are all kept, in order.
    * @default []
-   * @example { headers: [["age", "12"], ["cache-status", "requestful; hit; ttl=48"]] }
+   * @example { headers: [["age", "42"], ["cache-status", "requestful; hit"]] }
    */
   headers?: readonly (readonly [string, string])[];
   /**
@@ -45,8 +46,27 @@ export interface CachedResponseInit {
 
 type Pairs = readonly (readonly [string, string])[];
 
+/** How a deferred body reaches its response's private state (set in the class's static block). */
+let deferred: DeferredBody<CachedResponse>;
+
+/** How {@link CachedResponse.from} builds a response: {@link CachedResponseInit} and the status. */
+export interface CachedResponseFromInit extends CachedResponseInit {
+  /**
+   * The status to answer with.
+   * @default 200
+   * @example { status: 203 }
+   */
+  status?: number;
+  /**
+   * When the response expires, in epoch milliseconds; at or before `now` it is stale.
+   * @default Number.MAX_SAFE_INTEGER (never)
+   * @example { expiresAt: Date.now() + 60_000 }
+   */
+  expiresAt?: number;
+}
+
 const responseHeaders = getter("headers");
-const responseBlob = Response.prototype.blob;
+const responseBodyUsed = getter("bodyUsed");
 const responseFormData = Response.prototype.formData;
 const responseClone = Response.prototype.clone;
 
@@ -55,9 +75,15 @@ const responseClone = Response.prototype.clone;
  * `blob()`, `body`, `clone()`, `ok`, `headers`) with the status, headers and URL that the origin
  * sent and the body as stored, which also says when it was cached and when it expires.
  *
+ * The body is read straight from the stored payload: `json()`, `text()`, `arrayBuffer()`,
+ * `bytes()` and `blob()` make no stream, and the stream is made only when `body` is read. To
+ * anything that looks (`bodyUsed`, `clone()`, a second read, `Response.prototype` methods called on
+ * it) it behaves as a response over its body.
+ *
  * The status text is the standard reason phrase of the status (the origin's own phrase is not
  * stored). An entry saved as a `[key, payload]` pair has no origin response: it answers 200, with
- * only the `Content-Type` given in `init`.
+ * only the `Content-Type` given in `init`. To build one from a request and a payload, use
+ * {@link CachedResponse.from}.
  *
  * @example
  * const response = await session.fetch("https://api.example.com/v1/tracks/42");
@@ -66,6 +92,7 @@ const responseClone = Response.prototype.clone;
 export class CachedResponse extends Response {
   declare readonly url: string;
   declare readonly headers: Headers;
+  declare readonly bodyUsed: boolean;
   declare readonly clone: () => CachedResponse;
 
   readonly #entry: CacheEntry;
@@ -74,8 +101,15 @@ export class CachedResponse extends Response {
   readonly #stale: boolean;
   /** Header pairs not yet copied into `headers`: filled on first use, as most hits only read the body. */
   #pending: Pairs | undefined;
-  /** Whether the body was given as text, so that `Response` added a `Content-Type` of its own. */
+  /** Whether `Response` holds the body as text, and so added a `Content-Type` of its own. */
   readonly #textBody: boolean;
+  /**
+   * The body as stored while it is read from there; `undefined` once `Response` holds it (its
+   * stream was made), or when there is none.
+   */
+  #held: string | Uint8Array | undefined;
+  /** Whether the body was read from `#held`. */
+  #used = false;
 
   /**
    * Builds a response from a stored entry. Throws a `CacheError` when the entry cannot make one (a
@@ -83,23 +117,82 @@ export class CachedResponse extends Response {
    * nor bytes).
    */
   constructor(entry: CacheEntry, init: CachedResponseInit = {}) {
+    if (typeof entry !== "object" || entry === null || entry instanceof Request || !("payload" in entry)) {
+      throw new TypeError(
+        `new CachedResponse(entry, init?) takes a stored CacheEntry, got ${describeValue(entry)}; ` +
+          "for a response from a request and a payload, use CachedResponse.from(request, payload, init?)",
+      );
+    }
     const status = entry.status ?? 200;
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new CacheError(`a cached entry has the status ${describeValue(status)}, not a final HTTP status`);
     }
-    const pairs = entry.headers === null ? pairsFor(init.contentType ?? null) : parseHeaders(entry.headers);
+    const stored = entry.headers === null ? pairsFor(init.contentType ?? null) : parseHeaders(entry.headers);
+    const pairs = init.headers === undefined || init.headers.length === 0 ? stored : replaced(stored, init.headers);
     const payload = entry.payload;
     if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
       throw new CacheError(`a cached entry has a payload that is ${describeValue(payload)}, not text or bytes`);
     }
     const body = isNullBodyStatus(status) || entry.key[0] === "HEAD" ? null : payload;
-    super(body, status === 200 ? OK : { status, statusText: STATUS_CODES[status] ?? "" });
+    const defer = body !== null && deferBody !== undefined;
+    super(defer ? null : body, status === 200 ? OK : { status, statusText: STATUS_CODES[status] ?? "" });
     this.#entry = entry;
     this.#init = init;
     this.#url = entry.url ?? init.url ?? "";
     this.#stale = init.stale ?? entry.expiresAt <= (init.now ?? Date.now());
     this.#pending = pairs;
-    this.#textBody = typeof body === "string";
+    this.#textBody = !defer && typeof body === "string";
+    if (defer) {
+      this.#held = body;
+      deferBody?.(this, deferred);
+    } else {
+      // `Response`'s own methods read the header list directly: where it cannot be told first, fill it now.
+      this.#fill();
+    }
+  }
+
+  /**
+   * Builds a response from a request and a payload, as if the origin had answered the request
+   * with it: the status (200 unless `init` says), the payload as the body, the request's URL, and
+   * only the headers given in `init` (a `Content-Type` through `init.contentType`). Its key is the
+   * request's method and URL; it was cached now and does not expire unless `init` says when.
+   *
+   * @example
+   * const request = new Request("https://official-joke-api.appspot.com/jokes/programming/random");
+   * const response = CachedResponse.from(request, JSON.stringify([{ id: 72, type: "programming" }]), {
+   *   contentType: "application/json",
+   * });
+   * await response.json(); // [{ id: 72, type: "programming" }]
+   */
+  static from(
+    request: Request | RequestDescriptor | string | URL,
+    payload: string | Uint8Array,
+    init: CachedResponseFromInit = {},
+  ): CachedResponse {
+    if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
+      throw new TypeError(
+        `CachedResponse.from(request, payload, init?) takes a payload of text or bytes, got ${describeValue(payload)}` +
+          " (JSON.stringify a value first)",
+      );
+    }
+    const { method, url } = requestParts(request);
+    const now = init.now ?? Date.now();
+    const entry: CacheEntry = {
+      key: [method, url],
+      name: null,
+      cachedAt: now,
+      expiresAt: init.expiresAt ?? Number.MAX_SAFE_INTEGER,
+      payload,
+      status: init.status ?? 200,
+      headers: null,
+      url,
+      meta: null,
+    };
+    const status = entry.status;
+    if (!Number.isInteger(status) || (status as number) < 200 || (status as number) > 599) {
+      throw new RangeError(`CachedResponse.from takes a status from 200 to 599, got ${describeValue(status)}`);
+    }
+    return new CachedResponse(entry, { ...init, now });
   }
 
   /** Always true: the response was served from a cache. */
@@ -146,11 +239,40 @@ export class CachedResponse extends Response {
     return this.#entry.name;
   }
 
+  /** Copies the pending pairs into `headers`, once. */
+  #fill(): Headers {
+    const headers = responseHeaders.call(this) as Headers;
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      fill(headers, pending, this.#textBody);
+    }
+    return headers;
+  }
+
+  /**
+   * The held body, marked used, or `undefined` when `Response` must read it: it holds the body's
+   * stream already, or the body was read (so that the error is `Response`'s own).
+   */
+  #take(): string | Uint8Array | undefined {
+    const held = this.#held;
+    if (held === undefined || this.#used) return undefined;
+    this.#used = true;
+    return held;
+  }
+
   static {
-    // The stored body is in memory already: text() and json() take it as it is.
-    readHeldBody(CachedResponse.prototype, (response) => response.#entry.payload);
-    // `url`, `headers`, `clone` and the body's methods are declared as fields of `Response`, so they
-    // are redefined on the prototype here, where the private state is in reach.
+    deferred = {
+      held: (response) => response.#entry.payload as string | Uint8Array,
+      used: (response) => response.#used,
+      materialised: (response) => {
+        // Response's own code reads the stream before the header list: fill it first.
+        response.#fill();
+        response.#held = undefined;
+      },
+    };
+    // `url`, `headers`, `bodyUsed`, `clone` and the body's methods are declared as fields of
+    // `Response`, so they are redefined on the prototype here, where the private state is in reach.
     Object.defineProperties(CachedResponse.prototype, {
       url: {
         configurable: true,
@@ -161,43 +283,58 @@ export class CachedResponse extends Response {
       headers: {
         configurable: true,
         get(this: CachedResponse): Headers {
-          const headers = responseHeaders.call(this) as Headers;
-          const pending = this.#pending;
-          if (pending !== undefined) {
-            this.#pending = undefined;
-            fill(headers, pending, this.#textBody, this.#init.headers);
-          }
-          return headers;
+          return this.#fill();
         },
       },
-      clone: {
+      bodyUsed: {
         configurable: true,
-        writable: true,
-        value(this: CachedResponse): CachedResponse {
-          // A body that was read or is being read cannot be cloned: let Response say so.
-          if (this.bodyUsed || this.body?.locked) responseClone.call(this);
-          const copy = new CachedResponse(this.#entry, this.#init);
-          copy.#pending = this.#pending ?? [...this.headers];
-          return copy;
+        get(this: CachedResponse): boolean {
+          return this.#held === undefined ? (responseBodyUsed.call(this) as boolean) : this.#used;
         },
       },
-      blob: {
-        configurable: true,
-        writable: true,
-        value(this: CachedResponse): Promise<Blob> {
-          void this.headers; // the blob's type comes from Content-Type
-          return responseBlob.call(this);
-        },
-      },
-      formData: {
-        configurable: true,
-        writable: true,
-        value(this: CachedResponse): Promise<FormData> {
-          void this.headers;
-          return responseFormData.call(this);
-        },
-      },
+      formData: method(function (this: CachedResponse): Promise<FormData> {
+        this.#fill();
+        return responseFormData.call(this);
+      }),
+      clone: method(function (this: CachedResponse): CachedResponse {
+        // A body that was read or is being read cannot be cloned: let Response say so.
+        if (this.#used || (this.#held === undefined && (this.bodyUsed || this.body?.locked))) {
+          responseClone.call(this);
+        }
+        const copy = new CachedResponse(this.#entry, this.#init);
+        copy.#pending = this.#pending ?? [...this.headers];
+        return copy;
+      }),
     });
+    defineHeldReads(CachedResponse.prototype, {
+      take: (response) => response.#take(),
+      holds: (response) => response.#held !== undefined && !response.#used,
+    });
+  }
+}
+
+/** A property descriptor for a method, as classes define them. */
+function method(value: (...args: never[]) => unknown): PropertyDescriptor {
+  return { configurable: true, writable: true, value };
+}
+
+/** The method and absolute URL of a request given to {@link CachedResponse.from}. */
+function requestParts(request: Request | RequestDescriptor | string | URL): { method: string; url: string } {
+  if (typeof request === "string" || request instanceof URL) return { method: "GET", url: absolute(request) };
+  if (request instanceof Request) return { method: request.method, url: request.url };
+  if (typeof request === "object" && request !== null && typeof request.method === "string") {
+    return { method: request.method.toUpperCase(), url: absolute(request.url) };
+  }
+  throw new TypeError(
+    `CachedResponse.from(request, payload, init?) takes a Request, a URL or { method, url }, got ${describeValue(request)}`,
+  );
+}
+
+function absolute(url: string | URL): string {
+  try {
+    return new URL(url).href;
+  } catch (cause) {
+    throw new TypeError(`CachedResponse.from takes an absolute URL, got ${describeValue(String(url))}`, { cause });
   }
 }
 
@@ -220,21 +357,46 @@ function pairsFor(contentType: string | null): Pairs {
   return contentType === null ? [] : [["content-type", contentType]];
 }
 
+/** The stored pairs without those named in `replacements`, then the replacements. */
+function replaced(stored: Pairs, replacements: Pairs): Pairs {
+  const names = new Set<string>();
+  for (const pair of replacements) {
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
+      throw new TypeError(
+        `CachedResponseInit.headers holds ${describeValue(pair)}, not a [name, value] pair of strings`,
+      );
+    }
+    names.add(pair[0].toLowerCase());
+  }
+  return [...stored.filter(([name]) => !names.has(name.toLowerCase())), ...replacements];
+}
+
 /**
- * Stored headers already parsed, by their text. Entries of one resource share their headers text,
- * and pairs are only ever read, so a hit need not parse them again. Bounded: emptied when full.
+ * Stored headers already parsed, by their text: each version of an entry has its own text (its
+ * `ETag`, its `Date`), and pairs are only ever read, so a hit does not parse them again. Bounded in
+ * two generations: a text is looked up in the young one, then in the old one (and moved to the
+ * young one); when the young one is full, it becomes the old one and the oldest texts are dropped.
+ * Texts in use stay parsed however many there are in all, within the bound.
  */
-const parsedHeaders = new Map<string, Pairs>();
-const PARSED_HEADERS_LIMIT = 512;
+let youngHeaders = new Map<string, Pairs>();
+let oldHeaders = new Map<string, Pairs>();
+/** How many texts, and how many characters of text, a generation holds at most. */
+const GENERATION_ENTRIES = 4_096;
+const GENERATION_CHARS = 4 * 1024 * 1024;
+let youngChars = 0;
 
 /** Parses stored headers: JSON text of `[name, value]` string pairs. */
 function parseHeaders(text: string): Pairs {
-  let pairs = parsedHeaders.get(text);
-  if (pairs === undefined) {
-    pairs = checkHeaders(text);
-    if (parsedHeaders.size >= PARSED_HEADERS_LIMIT) parsedHeaders.clear();
-    parsedHeaders.set(text, pairs);
+  let pairs = youngHeaders.get(text);
+  if (pairs !== undefined) return pairs;
+  pairs = oldHeaders.get(text) ?? checkHeaders(text);
+  if (youngHeaders.size >= GENERATION_ENTRIES || youngChars + text.length > GENERATION_CHARS) {
+    oldHeaders = youngHeaders;
+    youngHeaders = new Map();
+    youngChars = 0;
   }
+  youngHeaders.set(text, pairs);
+  youngChars += text.length;
   return pairs;
 }
 
@@ -260,13 +422,9 @@ function checkHeaders(text: string): Pairs {
  * `text/plain` Content-Type: the stored one replaces it, and without one it is removed. A pair
  * that `Headers` refuses is left out rather than making `headers` throw.
  */
-function fill(headers: Headers, pairs: Pairs, textBody: boolean, overrides: Pairs | undefined): void {
+function fill(headers: Headers, pairs: Pairs, textBody: boolean): void {
   const seen = new Set<string>();
-  const replaced = overrides === undefined || overrides.length === 0 ? undefined : new Set<string>();
-  if (replaced !== undefined) for (const [name] of overrides as Pairs) replaced.add(name.toLowerCase());
-  for (const [name, value] of replaced === undefined
-    ? pairs
-    : [...pairs.filter(([name]) => !replaced.has(name.toLowerCase())), ...(overrides as Pairs)]) {
+  for (const [name, value] of pairs) {
     const lower = name.toLowerCase();
     try {
       if (seen.has(lower)) headers.append(name, value);

@@ -1,4 +1,4 @@
-export { CachedResponse, type CachedResponseInit } from "./cached-response.js";
+export { CachedResponse, type CachedResponseFromInit, type CachedResponseInit } from "./cached-response.js";
 export type {
   CacheErrorContext,
   CacheErrorKind,
