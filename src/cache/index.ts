@@ -1,13 +1,27 @@
 export {
+  ALL_TIME,
+  type BatchOptions,
+  type BrokenEntry,
+  type EntryFilter,
+  type ListOptions,
+  type Progress,
+  type RepositoryStats,
+  type VerifyOptions,
+  type VerifyReport,
+} from "./admin.js";
+export {
   type AnyRepository,
   type CacheOptions,
   type CacheSaveInput,
   type RepositoryGetter,
   ResponseCache,
   repositoryByPathSegment,
+  type StoreSize,
 } from "./cache.js";
 export type { CacheEntry } from "./entry.js";
 export { keyId } from "./key.js";
+export { CACHE_ENV, DEFAULT_CACHE_PATH, defaultCacheLocation } from "./location.js";
+export { type PayloadKind, RecordedSettings, type RepositoryRecord } from "./records.js";
 export {
   RESERVED_FIELDS,
   type RepositoryOptions,

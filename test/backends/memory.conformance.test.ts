@@ -1,8 +1,11 @@
 import { MemoryCache } from "../../src/index.js";
-import { describeConformance } from "../conformance/suite.js";
+import { describeAdminConformance } from "../conformance/admin.js";
+import { type ConformanceTarget, describeConformance } from "../conformance/suite.js";
 
-describeConformance({
+const target: ConformanceTarget = {
   name: "memory",
   persistent: false,
   makeCache: async (options) => new MemoryCache(options),
-});
+};
+describeConformance(target);
+describeAdminConformance(target);

@@ -1,11 +1,12 @@
 import { PostgresCache } from "../../src/index.js";
-import { describeConformance } from "../conformance/suite.js";
+import { describeAdminConformance } from "../conformance/admin.js";
+import { type ConformanceTarget, describeConformance } from "../conformance/suite.js";
 import { dropSchema, POSTGRES_URL, postgresUnavailable, testSchema } from "../helpers/postgres.js";
 
 const skip = await postgresUnavailable();
 let schema = testSchema();
 
-describeConformance({
+const target: ConformanceTarget = {
   name: "postgres",
   persistent: true,
   skip,
@@ -14,4 +15,6 @@ describeConformance({
     await dropSchema(schema);
     schema = testSchema();
   },
-});
+};
+describeConformance(target);
+describeAdminConformance(target);

@@ -1,5 +1,6 @@
 import { RedisCache } from "../../src/index.js";
-import { describeConformance } from "../conformance/suite.js";
+import { describeAdminConformance } from "../conformance/admin.js";
+import { type ConformanceTarget, describeConformance } from "../conformance/suite.js";
 import { pingRedis, REDIS_URL, removePrefix, uniquePrefix } from "../helpers/redis.js";
 
 const unavailable = await pingRedis();
@@ -9,7 +10,7 @@ if (unavailable !== undefined && process.env.CI) {
 
 let prefix = uniquePrefix();
 
-describeConformance({
+const target: ConformanceTarget = {
   name: "redis",
   persistent: true,
   skip: unavailable === undefined ? undefined : `no Redis at ${REDIS_URL} (${unavailable})`,
@@ -18,4 +19,6 @@ describeConformance({
     await removePrefix(prefix);
     prefix = uniquePrefix();
   },
-});
+};
+describeConformance(target);
+describeAdminConformance(target);

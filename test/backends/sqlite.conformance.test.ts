@@ -1,11 +1,12 @@
 import { join } from "node:path";
 import { SQLiteCache } from "../../src/index.js";
-import { describeConformance } from "../conformance/suite.js";
+import { describeAdminConformance } from "../conformance/admin.js";
+import { type ConformanceTarget, describeConformance } from "../conformance/suite.js";
 import { tempFolder } from "../helpers/temp.js";
 
 let folder = tempFolder();
 
-describeConformance({
+const file: ConformanceTarget = {
   name: "sqlite (file)",
   persistent: true,
   makeCache: async (options) => SQLiteCache.connectWithPath(join(folder.path, "conformance"), options),
@@ -13,10 +14,14 @@ describeConformance({
     folder.remove();
     folder = tempFolder();
   },
-});
+};
+describeConformance(file);
+describeAdminConformance(file);
 
-describeConformance({
+const inMemory: ConformanceTarget = {
   name: "sqlite (in memory)",
   persistent: false,
   makeCache: async (options) => SQLiteCache.connectWithInMemoryDb(options),
-});
+};
+describeConformance(inMemory);
+describeAdminConformance(inMemory);

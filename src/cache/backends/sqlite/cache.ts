@@ -5,9 +5,11 @@ import { fileURLToPath } from "node:url";
 import BetterSqlite3, { type Database } from "better-sqlite3";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
-import { type CacheOptions, ResponseCache } from "../../cache.js";
+import { type CacheOptions, ResponseCache, type StoreSize } from "../../cache.js";
+import type { RepositoryRecord } from "../../records.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import * as admin from "./admin.js";
 import { retryBusy } from "./busy.js";
 import { foldIdentifier, META_TABLE, quote, SCHEMA_VERSION } from "./sql.js";
 import { SQLiteTable } from "./table.js";
@@ -114,6 +116,26 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
 
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): SQLiteTable {
     return new SQLiteTable(() => this.connection, settings, options) as SQLiteTable;
+  }
+
+  protected override saveRecord(record: RepositoryRecord): Promise<void> {
+    return admin.saveRecord(this.connection, record);
+  }
+
+  protected override loadRecords(): Promise<RepositoryRecord[]> {
+    return admin.loadRecords(this.connection, this.path);
+  }
+
+  protected override async measureStore(): Promise<StoreSize> {
+    return admin.measureStore(this.connection, this.path, this.path === IN_MEMORY);
+  }
+
+  protected override checkStore(): Promise<string[]> {
+    return admin.checkStore(this.connection);
+  }
+
+  protected override compactStore(): Promise<void> {
+    return admin.compactStore(this.connection);
   }
 
   protected async openConnection(): Promise<void> {
