@@ -282,6 +282,18 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
     return [...this.#repositories.values()];
   }
 
+  /**
+   * Adds a repository with settings rebuilt from a record (from another store, or an export file),
+   * creates it in the backend and records it there. Connects the cache.
+   */
+  async createRecordedRepository(record: RepositoryRecord): Promise<R> {
+    await this.connect();
+    const repository = this.createRepository(new RecordedSettings(record), { expire: record.expire });
+    await repository.create();
+    await this.saveRecord(recordOf(repository));
+    return repository;
+  }
+
   /** The size of the whole store (a file, tables, server memory), or `null` when the backend cannot tell. */
   async storeSize(): Promise<StoreSize | null> {
     await this.connect();

@@ -36,3 +36,11 @@ export {
   type SettingsDefinition,
   type SettingsOptions,
 } from "./settings.js";
+export {
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  type ExportOptions,
+  exportCache,
+  type ImportReport,
+  importCache,
+} from "./transfer.js";
