@@ -59,9 +59,19 @@ export class Context {
           "(a path, sqlite:, redis:// or postgres:// URL) or the REQUESTFUL_CACHE environment variable",
       );
     }
-    const cache = await ResponseCache.create(path ?? this.location, {
-      timeout: SERVER_TIMEOUT,
-    } as CacheOptions);
+    const settings: Record<string, unknown> = { timeout: SERVER_TIMEOUT };
+    let location = path ?? this.location;
+    if (/^rediss?:/i.test(location)) {
+      // The key prefix rides in the URL, as PostgreSQL's schema does: redis://host/0?prefix=myapp
+      const url = new URL(location);
+      const prefix = url.searchParams.get("prefix");
+      if (prefix !== null) {
+        settings.prefix = prefix;
+        url.searchParams.delete("prefix");
+        location = url.href;
+      }
+    }
+    const cache = await ResponseCache.create(location, settings as CacheOptions);
     this.#cache = cache;
     await cache.openRecordedRepositories();
     return cache;
