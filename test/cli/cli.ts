@@ -14,7 +14,7 @@ import {
 
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 /** tsx's loader by its full path, so that a child started in another folder finds it. */
-const TSX = pathToFileURL(
+export const TSX = pathToFileURL(
   join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/loader.mjs"),
 ).href;
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
