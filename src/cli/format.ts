@@ -52,7 +52,8 @@ export function formatSpan(ms: number): string {
   let rest = Math.abs(ms);
   const parts: string[] = [];
   for (const [unit, size] of units) {
-    if (rest >= size || (unit === "s" && parts.length === 0)) {
+    // The largest unit that is not zero, and the next one even when it is: "1h 0m", not "1h 3s".
+    if (rest >= size || parts.length > 0 || unit === "s") {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;
     }

@@ -33,7 +33,7 @@ describe("requestful on an SQLite file", { timeout: 120_000 }, () => {
     expect(table.code).toBe(0);
     const lines = table.stdout.split("\n");
     expect(lines.find((l) => l.startsWith("REPOSITORY"))).toMatch(/^REPOSITORY\s+ENTRIES\s+LIVE\s+EXPIRED\s+PAYLOAD/);
-    expect(lines.find((l) => l.startsWith("tracks"))).toMatch(/^tracks\s+5\s+3\s+2\s+\d+ B\s+2d 12h ago\s+1h \d+s ago/);
+    expect(lines.find((l) => l.startsWith("tracks"))).toMatch(/^tracks\s+5\s+3\s+2\s+\d+ B\s+2d 12h ago\s+1h 0m ago/);
     expect(table.stdout).toMatch(/store: [\d.]+ KiB \(file\)/);
     expect(table.stdout).not.toContain("\u001b["); // no colour when piped
 
