@@ -1,3 +1,4 @@
+import type { PoolClient } from "pg";
 import type { RepositoryStats, ResolvedFilter } from "../../admin.js";
 import type { StoreSize } from "../../cache.js";
 import { globToLike } from "../../glob.js";
@@ -6,8 +7,11 @@ import { type PostgresDriver, query, transaction } from "./driver.js";
 import { LOCK_CLASS, qualified, REGISTRY_TABLE, schemaLockId, toTimestamp } from "./sql.js";
 import type { PostgresTable } from "./table.js";
 
-/** The table that records each repository created in the schema: name → record as JSON. */
-export const RECORDS_TABLE = "requestful_repositories";
+/**
+ * Each repository's record is kept beside its row in the schema's registry of tables, in a `record`
+ * column that is added in place the first time a record is saved.
+ */
+const RECORD_COLUMN = "record";
 
 function whereOf(filter: ResolvedFilter): { where: string; params: unknown[] } {
   const conditions: string[] = [];
@@ -68,21 +72,20 @@ export async function measureEntries(driver: PostgresDriver, table: string, now:
 }
 
 export async function saveRecord(driver: PostgresDriver, schema: string, record: RepositoryRecord): Promise<void> {
-  const table = qualified(schema, RECORDS_TABLE);
+  const registry = qualified(schema, REGISTRY_TABLE);
   await driver.run((client) =>
     transaction(client, async () => {
-      const found = await query(client, { text: "SELECT to_regclass($1) IS NOT NULL" }, [table]);
-      if (found.rows[0]?.[0] !== true) {
-        // One process at a time: concurrent CREATE TABLE IF NOT EXISTS can fail in PostgreSQL.
+      if (!(await hasRecordColumn(client, registry))) {
+        // One process at a time: two concurrent ALTER TABLEs of one table can fail.
         await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_CLASS, schemaLockId(schema)]);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${table} ("name" text PRIMARY KEY, "record" text NOT NULL)`);
+        await client.query(`ALTER TABLE ${registry} ADD COLUMN IF NOT EXISTS "${RECORD_COLUMN}" text`);
       }
       await query(
         client,
         {
           text:
-            `INSERT INTO ${table} ("name", "record") VALUES ($1, $2) ON CONFLICT ("name") DO UPDATE ` +
-            `SET "record" = excluded."record" WHERE ${table}."record" IS DISTINCT FROM excluded."record"`,
+            `UPDATE ${registry} SET "${RECORD_COLUMN}" = $2 ` +
+            `WHERE "repository" = $1 AND "${RECORD_COLUMN}" IS DISTINCT FROM $2`,
         },
         [record.name, JSON.stringify(record)],
       );
@@ -90,13 +93,27 @@ export async function saveRecord(driver: PostgresDriver, schema: string, record:
   );
 }
 
+async function hasRecordColumn(client: PoolClient, registry: string): Promise<boolean> {
+  const { rows } = await query(
+    client,
+    {
+      text:
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) " +
+        "AND attname = $2 AND NOT attisdropped)",
+    },
+    [registry, RECORD_COLUMN],
+  );
+  return rows[0]?.[0] === true;
+}
+
 export async function loadRecords(driver: PostgresDriver, schema: string): Promise<RepositoryRecord[]> {
-  const table = qualified(schema, RECORDS_TABLE);
+  const registry = qualified(schema, REGISTRY_TABLE);
   return driver.run(async (client) => {
-    const found = await query(client, { text: "SELECT to_regclass($1) IS NOT NULL" }, [table]);
-    if (found.rows[0]?.[0] !== true) return [];
-    const { rows } = await query(client, { text: `SELECT "record" FROM ${table}` });
-    return rows.map((row) => parseRecord(row[0] as string, `PostgreSQL table ${table}`));
+    if (!(await hasRecordColumn(client, registry))) return [];
+    const { rows } = await query(client, {
+      text: `SELECT "${RECORD_COLUMN}" FROM ${registry} WHERE "${RECORD_COLUMN}" IS NOT NULL`,
+    });
+    return rows.map((row) => parseRecord(row[0] as string, `PostgreSQL table ${registry}`));
   });
 }
 

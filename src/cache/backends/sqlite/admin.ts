@@ -5,10 +5,10 @@ import type { StoreSize } from "../../cache.js";
 import { globToSqlite } from "../../glob.js";
 import { parseRecord, type RepositoryRecord } from "../../records.js";
 import { retryBusy } from "./busy.js";
-import { quote } from "./sql.js";
+import { META_TABLE, quote } from "./sql.js";
 
-/** The table that records each repository created in the database. */
-export const RECORDS_TABLE = "requestful_repositories";
+/** Each repository's record is a row of the metadata table, under this prefix and its name. */
+const RECORD_PREFIX = "repository:";
 
 /** A WHERE clause and its parameters for a filter. */
 function whereOf(filter: ResolvedFilter): { where: string; params: unknown[] } {
@@ -70,30 +70,22 @@ export function measureEntries(db: Database, table: string, now: number): Promis
 }
 
 export function saveRecord(db: Database, record: RepositoryRecord): Promise<void> {
-  const text = JSON.stringify(record);
-  return retryBusy(() =>
-    db
-      .transaction(() => {
-        db.exec(`CREATE TABLE IF NOT EXISTS ${quote(RECORDS_TABLE)} ("name" TEXT PRIMARY KEY, "record" TEXT NOT NULL)`);
-        db.prepare(
-          `INSERT INTO ${quote(RECORDS_TABLE)} ("name", "record") VALUES (?, ?) ` +
-            `ON CONFLICT ("name") DO UPDATE SET "record" = excluded."record" WHERE "record" IS NOT excluded."record"`,
-        ).run(record.name, text);
-      })
-      .immediate(),
+  const statement = db.prepare(
+    `INSERT INTO ${quote(META_TABLE)} ("key", "value") VALUES (?, ?) ` +
+      `ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value" WHERE "value" IS NOT excluded."value"`,
   );
+  return retryBusy(() => {
+    statement.run(RECORD_PREFIX + record.name, JSON.stringify(record));
+  });
 }
 
 export function loadRecords(db: Database, path: string): Promise<RepositoryRecord[]> {
-  return retryBusy(() => {
-    const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(RECORDS_TABLE);
-    if (exists === undefined) return [];
-    const rows = db
-      .prepare(`SELECT "record" FROM ${quote(RECORDS_TABLE)}`)
-      .pluck()
-      .all() as string[];
-    return rows.map((text) => parseRecord(text, `SQLite database "${path}"`));
-  });
+  const statement = db.prepare(`SELECT "value" FROM ${quote(META_TABLE)} WHERE substr("key", 1, ?) = ?`).pluck();
+  return retryBusy(() =>
+    (statement.all(RECORD_PREFIX.length, RECORD_PREFIX) as string[]).map((text) =>
+      parseRecord(text, `SQLite database "${path}"`),
+    ),
+  );
 }
 
 /** The database file with its write-ahead log, or the pages held in memory. */
