@@ -1,24 +1,16 @@
-import { resolve } from "node:path";
-
-/** The environment variable that names the store when none is given in code or on the command line. */
-export const CACHE_ENV = "REQUESTFUL_CACHE";
-
-/** Where the store is when nothing names one: an SQLite file under the current folder. */
+/**
+ * Where a cache lives when none is named: the environment variable {@link CACHE_ENV} if it is set,
+ * else the SQLite file {@link DEFAULT_CACHE_PATH} under the current directory — beside the program
+ * that fills it, as `.cache/` folders of build tools are, so that each project keeps its own cache,
+ * one `rm -r .cache` removes it, and nothing is written outside the project.
+ */
 export const DEFAULT_CACHE_PATH = ".cache/requestful.sqlite";
 
-/**
- * The store to use: `given` when there is one, else the {@link CACHE_ENV} environment variable, else
- * {@link DEFAULT_CACHE_PATH} resolved against `cwd`.
- *
- * @example defaultCacheLocation(); // "/home/me/project/.cache/requestful.sqlite"
- */
-export function defaultCacheLocation(
-  given?: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-  cwd: string = process.cwd(),
-): string {
-  if (given !== undefined && given !== "") return given;
+/** The environment variable that names the default cache: a path, `memory:`, `sqlite:`, `redis://` or `postgres://`. */
+export const CACHE_ENV = "REQUESTFUL_CACHE";
+
+/** The cache location to use when none is given: {@link CACHE_ENV}, or {@link DEFAULT_CACHE_PATH}. */
+export function defaultCacheLocation(env: NodeJS.ProcessEnv = process.env): string {
   const named = env[CACHE_ENV];
-  if (named !== undefined && named !== "") return named;
-  return resolve(cwd, DEFAULT_CACHE_PATH);
+  return named !== undefined && named.trim() !== "" ? named.trim() : DEFAULT_CACHE_PATH;
 }

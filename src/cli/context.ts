@@ -29,7 +29,8 @@ export class Context {
     this.json = options.json;
     this.paint = painter(colourOn(terminal.stdout, terminal.env));
     this.signal = options.signal;
-    this.location = defaultCacheLocation(options.cache, terminal.env, terminal.cwd);
+    const given = options.cache !== undefined && options.cache !== "" ? options.cache : undefined;
+    this.location = given ?? defaultCacheLocation(terminal.env as NodeJS.ProcessEnv);
     this.named = options.cache !== undefined;
   }
 
