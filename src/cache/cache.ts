@@ -4,6 +4,7 @@ import { DEFAULT_EXPIRE, type Expire, validateExpire } from "../duration.js";
 import { CacheError } from "../errors.js";
 import type { CacheRequest, Exchange } from "../types.js";
 import { requestUrl } from "./key.js";
+import { RecordedSettings, type RepositoryRecord, recordOf } from "./records.js";
 import {
   bareResponse,
   type CachePolicy,
@@ -118,6 +119,13 @@ let opener: CacheOpener | undefined;
  */
 export function setCacheOpener(open: CacheOpener): void {
   opener = open;
+}
+
+/** The size of a whole store, and what was measured. */
+export interface StoreSize {
+  bytes: number;
+  /** What the bytes are: "file", "tables", "server memory", "memory". */
+  measured: string;
 }
 
 type State = "new" | "connecting" | "open" | "closed";
@@ -301,7 +309,7 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
     this.#repositories.set(name, repository);
     if (this.#state === "open" || this.#state === "connecting") {
       // Created in the background; calls on the repository wait for it and see its error if it fails.
-      this.#afterConnect(() => repository.create()).catch(() => {});
+      this.#afterConnect(() => this.#createInStore(repository)).catch(() => {});
     }
     return repository;
   }
@@ -315,7 +323,7 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
       this.#connecting = (async () => {
         try {
           await this.openConnection();
-          for (const repository of this.#repositories.values()) await repository.create();
+          for (const repository of this.#repositories.values()) await this.#createInStore(repository);
           this.#state = "open";
         } catch (error) {
           this.#state = "new";
@@ -328,6 +336,12 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
     }
     await this.#connecting;
     return this;
+  }
+
+  /** Creates a repository in the backend and records it there, so that other programs can open it. */
+  async #createInStore(repository: R): Promise<void> {
+    await repository.create();
+    await this.saveRecord(recordOf(repository));
   }
 
   async #afterConnect<T>(action: () => Promise<T>): Promise<T> {
@@ -348,6 +362,86 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   /** `await using cache = ...` closes the cache at the end of the block. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Administration: the store's record of its repositories, its size, integrity and compaction
+
+  /** Records a repository in the store (replacing its earlier record). Backends that persist override it. */
+  protected async saveRecord(_record: RepositoryRecord): Promise<void> {}
+  /** The records of every repository created in the store. */
+  protected async loadRecords(): Promise<RepositoryRecord[]> {
+    return [];
+  }
+  /** The size of the whole store, or `null` when the backend cannot tell. */
+  protected async measureStore(): Promise<StoreSize | null> {
+    return null;
+  }
+  /** The backend's own integrity check: a list of problems, empty when there are none. */
+  protected async checkStore(): Promise<string[]> {
+    return [];
+  }
+  /** Gives space back to the system and tidies indexes. */
+  protected async compactStore(): Promise<void> {}
+
+  /**
+   * What the store records of the repositories created in it (by any program): names, key fields,
+   * payload handler kinds and expiry. Sorted by name.
+   */
+  async repositoryRecords(): Promise<RepositoryRecord[]> {
+    await this.connect();
+    const records = await this.loadRecords();
+    return records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /**
+   * Adds a repository for every one the store records and this cache does not have yet, with
+   * settings rebuilt from the record (they take keys, not requests), and resolves to all of the
+   * cache's repositories. Connects the cache.
+   *
+   * @example
+   * const cache = await ResponseCache.create(".cache/requestful.sqlite");
+   * for (const repository of await cache.openRecordedRepositories()) console.log(repository.name, await repository.count());
+   */
+  async openRecordedRepositories(): Promise<R[]> {
+    for (const record of await this.repositoryRecords()) {
+      if (this.#repositories.has(record.name)) continue;
+      this.createRepository(new RecordedSettings(record), { expire: record.expire });
+    }
+    await Promise.all([...this.#repositories.values()].map((repository) => repository.create()));
+    return [...this.#repositories.values()];
+  }
+
+  /**
+   * Adds a repository with settings rebuilt from a record (from another store, or an export file),
+   * creates it in the backend and records it there. Connects the cache.
+   */
+  async createRecordedRepository(record: RepositoryRecord): Promise<R> {
+    await this.connect();
+    const repository = this.createRepository(new RecordedSettings(record), { expire: record.expire });
+    await repository.create();
+    await this.saveRecord(recordOf(repository));
+    return repository;
+  }
+
+  /** The size of the whole store (a file, tables, server memory), or `null` when the backend cannot tell. */
+  async storeSize(): Promise<StoreSize | null> {
+    await this.connect();
+    return this.measureStore();
+  }
+
+  /** The backend's own integrity check (SQLite's, Redis's index, PostgreSQL's rows): the problems found. */
+  async checkIntegrity(): Promise<string[]> {
+    await this.connect();
+    return this.checkStore();
+  }
+
+  /** Gives space back (SQLite VACUUM, PostgreSQL VACUUM, Redis index clean-up); the size before and after. */
+  async compact(): Promise<{ before: StoreSize | null; after: StoreSize | null }> {
+    await this.connect();
+    const before = await this.measureStore();
+    await this.compactStore();
+    return { before, after: await this.measureStore() };
   }
 
   // ---------------------------------------------------------------------------------------------

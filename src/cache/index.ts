@@ -2,6 +2,17 @@
 import "./factory.js";
 
 export {
+  ALL_TIME,
+  type BatchOptions,
+  type BrokenEntry,
+  type EntryFilter,
+  type ListOptions,
+  type Progress,
+  type RepositoryStats,
+  type VerifyOptions,
+  type VerifyReport,
+} from "./admin.js";
+export {
   type AnyRepository,
   type CacheOptions,
   type CacheSaveInput,
@@ -9,11 +20,13 @@ export {
   type RepositoryGetter,
   ResponseCache,
   repositoryByPathSegment,
+  type StoreSize,
 } from "./cache.js";
 export type { CacheEntry } from "./entry.js";
 export { HTTP_REPOSITORY, HttpRepositorySettings, type HttpSettingsOptions } from "./http-settings.js";
 export { keyId } from "./key.js";
 export { CACHE_ENV, DEFAULT_CACHE_PATH, defaultCacheLocation } from "./location.js";
+export { type PayloadKind, RecordedSettings, type RepositoryRecord } from "./records.js";
 export {
   type CachePolicy,
   DEFAULT_STATUSES,
@@ -33,4 +46,12 @@ export {
   type SettingsDefinition,
   type SettingsOptions,
 } from "./settings.js";
+export {
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  type ExportOptions,
+  exportCache,
+  type ImportReport,
+  importCache,
+} from "./transfer.js";
 export { normalizeUrl } from "./url.js";

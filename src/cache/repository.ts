@@ -1,8 +1,21 @@
 import { describeValue } from "../describe.js";
 import { DEFAULT_EXPIRE, type Expire, expiryAdder, validateExpire } from "../duration.js";
 import { CacheError, CacheTimeoutError, PayloadHandlerError, RequestfulError } from "../errors.js";
-import type { StoredPayload } from "../payload/handler.js";
+import type { PayloadHandler, StoredPayload } from "../payload/handler.js";
 import type { CacheRequest, Exchange, Key, KeyPart } from "../types.js";
+import {
+  ALL_TIME,
+  type BatchOptions,
+  batchSizeOf,
+  type EntryFilter,
+  entryTest,
+  type ListOptions,
+  type RepositoryStats,
+  type ResolvedFilter,
+  resolveFilter,
+  type VerifyOptions,
+  type VerifyReport,
+} from "./admin.js";
 import type { CacheEntry } from "./entry.js";
 import { keyId, toKeyRequest } from "./key.js";
 import type { ResponseRepositorySettings } from "./settings.js";
@@ -482,6 +495,8 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
    * Writes whole entries as they are given (payloads in their stored form, instants, metadata), all
    * or none, replacing those with the same keys; a key given twice keeps the last entry. Keys are
    * checked as keys given to any other call. Resolves to the number of entries written.
+   *
+   * @example await target.saveEntries(await Array.fromAsync(source.list()));
    */
   async saveEntries(entries: Iterable<CacheEntry<K>>): Promise<number> {
     const byId = new Map<string, CacheEntry<K>>();
@@ -494,6 +509,8 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
         throw new TypeError(`an entry's payload must be text or bytes, got ${describeValue(payload)}`);
       }
+      const headers = entry.headers == null ? undefined : headersProblem(entry.headers);
+      if (headers !== undefined) throw new TypeError(`an entry's headers must be ${headers}`);
       const checked: CacheEntry<K> = {
         key,
         name: entry.name ?? null,
@@ -594,6 +611,188 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     } catch (error) {
       throw this.#wrap(error, "clear");
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Administration: whole entries, filtered listings, purges, sizes and verification
+
+  /**
+   * Counts the entries that match a filter in the backend; `null` lets the base class count them
+   * while scanning. Backends with a query language override it.
+   */
+  protected async countMatching(_filter: ResolvedFilter): Promise<number | null> {
+    return null;
+  }
+
+  /**
+   * Removes at most `limit` entries that match a filter in one statement; resolves to how many, or
+   * `null` to let the base class find them by scanning and remove them by key.
+   */
+  protected async purgeMatching(_filter: ResolvedFilter, _limit: number): Promise<number | null> {
+    return null;
+  }
+
+  /** The repository's size, measured in the backend; `null` lets the base class measure it by scanning. */
+  protected async measureEntries(_now: number): Promise<RepositoryStats | null> {
+    return null;
+  }
+
+  /**
+   * The entries that match a filter, expired ones included unless the filter says otherwise, read
+   * in batches: memory stays flat however many there are.
+   *
+   * @example for await (const entry of repository.list({ state: "expired", limit: 20 })) console.log(entry.url);
+   */
+  async *list(options: ListOptions = {}): AsyncGenerator<CacheEntry<K>> {
+    const filter = resolveFilter(options, this.now());
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    if (typeof limit !== "number" || Number.isNaN(limit) || limit < 0) {
+      throw new RangeError(`limit must be a number of 0 or more, got ${describeValue(options.limit)}`);
+    }
+    if (limit === 0) return;
+    let listed = 0;
+    for await (const entry of this.#scan(filter)) {
+      yield entry;
+      if (++listed >= limit) return;
+    }
+  }
+
+  async *#scan(filter: ResolvedFilter): AsyncGenerator<CacheEntry<K>> {
+    if (this.#state !== "ready") await this.#ensureReady();
+    const test = entryTest(filter);
+    try {
+      for await (const entry of this.scanEntries(filter.state === "live" ? filter.now : ALL_TIME)) {
+        if (test(entry)) yield entry;
+      }
+    } catch (error) {
+      throw this.#wrap(error, "scan");
+    }
+  }
+
+  /** How many entries match a filter. */
+  async countWhere(filter: EntryFilter = {}): Promise<number> {
+    return this.#count(resolveFilter(filter, this.now()));
+  }
+
+  async #count(resolved: ResolvedFilter): Promise<number> {
+    if (this.#state !== "ready") await this.#ensureReady();
+    let counted: number | null;
+    try {
+      counted = await this.countMatching(resolved);
+    } catch (error) {
+      throw this.#wrap(error, "count");
+    }
+    if (counted !== null) return counted;
+    let found = 0;
+    for await (const _ of this.#scan(resolved)) found++;
+    return found;
+  }
+
+  /**
+   * Removes the entries that match a filter, a batch at a time (one statement per batch where the
+   * backend has a query language; `state: "expired"` uses the expiry index). Resolves to how many
+   * were removed; with a `signal`, it stops between two batches.
+   *
+   * @example await repository.purge({ state: "expired" }, { batchSize: 10_000 });
+   */
+  async purge(filter: EntryFilter, options: BatchOptions = {}): Promise<number> {
+    const resolved = resolveFilter(filter, this.now());
+    const size = batchSizeOf(options);
+    const { signal, onProgress } = options;
+    const total = onProgress === undefined ? undefined : await this.#count(resolved);
+    if (this.#state !== "ready") await this.#ensureReady();
+    let removed = 0;
+    for (;;) {
+      if (signal?.aborted) return removed;
+      let count: number | null;
+      try {
+        count = await this.purgeMatching(resolved, size);
+      } catch (error) {
+        throw this.#wrap(error, "purge");
+      }
+      if (count === null) break;
+      removed += count;
+      onProgress?.({ done: removed, total });
+      if (count < size) return removed;
+    }
+    // No statement for it: find the keys by scanning and remove them a batch at a time.
+    let keys: K[] = [];
+    const flush = async () => {
+      try {
+        removed += await this.removeEntries(keys);
+      } catch (error) {
+        throw this.#wrap(error, "purge");
+      }
+      keys = [];
+      onProgress?.({ done: removed, total });
+    };
+    for await (const entry of this.#scan(resolved)) {
+      if (signal?.aborted) return removed;
+      keys.push(entry.key);
+      if (keys.length >= size) await flush();
+    }
+    if (keys.length > 0 && !signal?.aborted) await flush();
+    return removed;
+  }
+
+  /** The number of entries, live and expired, their payload bytes, and the oldest and newest. */
+  async stats(): Promise<RepositoryStats> {
+    const now = this.now();
+    if (this.#state !== "ready") await this.#ensureReady();
+    let measured: RepositoryStats | null;
+    try {
+      measured = await this.measureEntries(now);
+    } catch (error) {
+      throw this.#wrap(error, "measure");
+    }
+    if (measured !== null) return measured;
+    const stats: RepositoryStats = { entries: 0, live: 0, expired: 0, payloadBytes: 0, oldest: null, newest: null };
+    for await (const entry of this.#scan(resolveFilter({}, now))) {
+      stats.entries++;
+      if (now < entry.expiresAt) stats.live++;
+      else stats.expired++;
+      stats.payloadBytes +=
+        typeof entry.payload === "string" ? Buffer.byteLength(entry.payload) : entry.payload.byteLength;
+      if (stats.oldest === null || entry.cachedAt < stats.oldest) stats.oldest = entry.cachedAt;
+      if (stats.newest === null || entry.cachedAt > stats.newest) stats.newest = entry.cachedAt;
+    }
+    return stats;
+  }
+
+  /**
+   * Reads every entry back, expired ones included: its payload through the payload handler and its
+   * headers as JSON. Lists those that fail; with `fix`, removes them.
+   *
+   * @example const { broken } = await repository.verify({ fix: true });
+   */
+  async verify(options: VerifyOptions = {}): Promise<VerifyReport<K>> {
+    const size = batchSizeOf(options);
+    const { signal, onProgress } = options;
+    const total = onProgress === undefined ? undefined : await this.count(true);
+    const handler = this.settings.payloadHandler;
+    const report: VerifyReport<K> = { checked: 0, broken: [], removed: 0, aborted: false };
+    for await (const entry of this.#scan(resolveFilter({}, this.now()))) {
+      if (signal?.aborted) {
+        report.aborted = true;
+        break;
+      }
+      report.checked++;
+      const reason = await checkEntry(entry, handler);
+      if (reason !== undefined) report.broken.push({ key: entry.key, url: entry.url, reason });
+      if (report.checked % size === 0) onProgress?.({ done: report.checked, total });
+    }
+    onProgress?.({ done: report.checked, total });
+    if (options.fix === true && report.broken.length > 0) {
+      for (let start = 0; start < report.broken.length; start += size) {
+        const keys = report.broken.slice(start, start + size).map((broken) => broken.key);
+        try {
+          report.removed += await this.removeEntries(keys);
+        } catch (error) {
+          throw this.#wrap(error, "delete from");
+        }
+      }
+    }
+    return report;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -829,4 +1028,30 @@ function validateFields(settings: ResponseRepositorySettings<unknown>): void {
     }
     seen.add(folded);
   }
+}
+
+/** What is wrong with a stored entry, or `undefined` when it reads back. */
+async function checkEntry(entry: CacheEntry, handler: PayloadHandler<unknown>): Promise<string | undefined> {
+  try {
+    if (handler.deserializeSync !== undefined) handler.deserializeSync(entry.payload);
+    else await handler.deserialize(entry.payload);
+  } catch (error) {
+    return `payload: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  const problem = entry.headers === null ? undefined : headersProblem(entry.headers);
+  return problem === undefined ? undefined : `headers: not ${problem}`;
+}
+
+/** What is wrong with stored headers, or `undefined` when they are JSON text of `[name, value]` pairs. */
+function headersProblem(text: unknown): string | undefined {
+  let headers: unknown;
+  try {
+    headers = typeof text === "string" ? JSON.parse(text) : undefined;
+  } catch {
+    // described below
+  }
+  const pairs =
+    Array.isArray(headers) &&
+    headers.every((pair) => Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === "string"));
+  return pairs ? undefined : `JSON text of [name, value] pairs, got ${describeValue(text)}`;
 }

@@ -1,4 +1,5 @@
 import { MemoryCache } from "../../src/index.js";
+import { describeAdminConformance } from "../conformance/admin.js";
 import { describeSessionModes } from "../conformance/session-modes.js";
 import { type ConformanceTarget, describeConformance } from "../conformance/suite.js";
 
@@ -10,3 +11,4 @@ const target: ConformanceTarget = {
 
 describeConformance(target);
 describeSessionModes(target);
+describeAdminConformance(target);

@@ -1,4 +1,5 @@
 import { PostgresCache } from "../../src/index.js";
+import { describeAdminConformance } from "../conformance/admin.js";
 import { describeSessionModes } from "../conformance/session-modes.js";
 import { type ConformanceTarget, describeConformance } from "../conformance/suite.js";
 import { dropSchema, POSTGRES_URL, postgresUnavailable, testSchema } from "../helpers/postgres.js";
@@ -19,3 +20,4 @@ const target: ConformanceTarget = {
 
 describeConformance(target);
 describeSessionModes(target);
+describeAdminConformance(target);

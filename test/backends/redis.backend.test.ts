@@ -241,8 +241,8 @@ withRedis("redis backend: on a server", () => {
       await repo.saveResponses(Array.from({ length: i + 1 }, (_, j) => [["GET", `k${j}`], name] as const));
     }
     const all = await keysUnder(raw, prefix);
-    // i + 1 entries and two sorted sets per repository, nothing else.
-    expect(all).toHaveLength(HOSTILE_NAMES.reduce((sum, _, i) => sum + i + 3, 0));
+    // i + 1 entries and two sorted sets per repository, and the hash of repository records.
+    expect(all).toHaveLength(HOSTILE_NAMES.reduce((sum, _, i) => sum + i + 3, 1));
     for (const [i, name] of HOSTILE_NAMES.entries()) {
       const repo = cache.get(name) as RedisRepository;
       const own = all.filter((key) => key.startsWith(repo.keys.base));
@@ -306,7 +306,7 @@ withRedis("redis backend: on a server", () => {
     const layout = (repo as RedisRepository).keys;
     expect(await raw.zcard(layout.index)).toBe(10);
     expect(await raw.zcard(layout.gone)).toBe(10);
-    expect(await keysUnder(raw, prefix)).toHaveLength(12);
+    expect(await keysUnder(raw, prefix)).toHaveLength(13); // 10 entries, 2 sorted sets, the records hash
   });
 
   it("reads, iterates, deletes and clears batches larger than one MGET", async () => {
@@ -323,7 +323,7 @@ withRedis("redis backend: on a server", () => {
     expect(seen.size).toBe(3_500);
     expect(await repo.deleteResponses(keys.slice(0, 1_200))).toBe(1_200);
     expect(await repo.clear()).toBe(2_300);
-    expect(await keysUnder(raw, prefix)).toEqual([]);
+    expect(await keysUnder(raw, prefix)).toEqual([`${prefix}:v1:repositories`]); // the records hash only
   });
 
   it("stores text as text and bytes as bytes", async () => {

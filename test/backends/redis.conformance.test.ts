@@ -1,4 +1,5 @@
 import { RedisCache } from "../../src/index.js";
+import { describeAdminConformance } from "../conformance/admin.js";
 import { describeSessionModes } from "../conformance/session-modes.js";
 import { type ConformanceTarget, describeConformance } from "../conformance/suite.js";
 import { pingRedis, REDIS_URL, removePrefix, uniquePrefix } from "../helpers/redis.js";
@@ -23,3 +24,4 @@ const target: ConformanceTarget = {
 
 describeConformance(target);
 describeSessionModes(target);
+describeAdminConformance(target);

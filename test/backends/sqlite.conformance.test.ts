@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { SQLiteCache } from "../../src/index.js";
+import { describeAdminConformance } from "../conformance/admin.js";
 import { describeSessionModes } from "../conformance/session-modes.js";
 import { type ConformanceTarget, describeConformance } from "../conformance/suite.js";
 import { tempFolder } from "../helpers/temp.js";
@@ -15,14 +16,15 @@ const file: ConformanceTarget = {
     folder = tempFolder();
   },
 };
+describeAdminConformance(file);
 
 const inMemory: ConformanceTarget = {
   name: "sqlite (in memory)",
   persistent: false,
   makeCache: async (options) => SQLiteCache.connectWithInMemoryDb(options),
 };
-
 describeConformance(file);
 describeSessionModes(file);
 describeConformance(inMemory);
 describeSessionModes(inMemory);
+describeAdminConformance(inMemory);

@@ -1,5 +1,6 @@
 import { describeValue } from "../../../describe.js";
-import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
+import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache, type StoreSize } from "../../cache.js";
+import type { RepositoryRecord } from "../../records.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import { MemoryRepository } from "./repository.js";
@@ -39,6 +40,7 @@ const OPTIONS = [...CACHE_OPTIONS, "maxEntries", "maxBytes"];
 export class MemoryCache extends ResponseCache<MemoryRepository> {
   readonly type = "memory";
   readonly #store: MemoryStore;
+  readonly #records = new Map<string, RepositoryRecord>();
 
   constructor(options: MemoryCacheOptions = {}) {
     checkOptionNames(options, OPTIONS, "MemoryCache");
@@ -62,6 +64,18 @@ export class MemoryCache extends ResponseCache<MemoryRepository> {
   /** How many bytes the cache holds, as counted against `maxBytes`. */
   get byteCount(): number {
     return this.#store.bytes;
+  }
+
+  protected override async saveRecord(record: RepositoryRecord): Promise<void> {
+    this.#records.set(record.name, record);
+  }
+
+  protected override async loadRecords(): Promise<RepositoryRecord[]> {
+    return [...this.#records.values()];
+  }
+
+  protected override async measureStore(): Promise<StoreSize> {
+    return { bytes: this.#store.bytes, measured: "memory" };
   }
 
   protected async openConnection(): Promise<void> {}

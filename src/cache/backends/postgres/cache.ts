@@ -1,8 +1,10 @@
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
-import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
+import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache, type StoreSize } from "../../cache.js";
+import type { RepositoryRecord } from "../../records.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import * as admin from "./admin.js";
 import { messageOf, PostgresDriver, query, transaction } from "./driver.js";
 import type { PgPool as Pool, PgPoolClient as PoolClient } from "./pool.js";
 import {
@@ -164,6 +166,26 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
 
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): PostgresTable {
     return new PostgresTable({ driver: this.#driver, schema: this.schema }, settings, options) as PostgresTable;
+  }
+
+  protected override saveRecord(record: RepositoryRecord): Promise<void> {
+    return admin.saveRecord(this.#driver, this.schema, record);
+  }
+
+  protected override loadRecords(): Promise<RepositoryRecord[]> {
+    return admin.loadRecords(this.#driver, this.schema);
+  }
+
+  protected override measureStore(): Promise<StoreSize> {
+    return admin.measureStore(this.#driver, this.schema);
+  }
+
+  protected override checkStore(): Promise<string[]> {
+    return admin.checkStore(this.#driver, this.schema, this.values());
+  }
+
+  protected override compactStore(): Promise<void> {
+    return admin.compactStore(this.#driver, this.values());
   }
 
   protected async openConnection(): Promise<void> {

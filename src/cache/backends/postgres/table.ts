@@ -2,9 +2,11 @@ import { CacheError } from "../../../errors.js";
 import { asUint8Array } from "../../../payload/convert.js";
 import type { StoredPayload } from "../../../payload/handler.js";
 import type { Key } from "../../../types.js";
+import type { RepositoryStats, ResolvedFilter } from "../../admin.js";
 import type { CacheEntry } from "../../entry.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import * as admin from "./admin.js";
 import { type PostgresDriver, query, type Statement, transaction } from "./driver.js";
 import type { PgPoolClient as PoolClient } from "./pool.js";
 import {
@@ -263,6 +265,18 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
       if (rows.length < SCAN_BATCH) return;
       after = (rows.at(-1) as Row)[ENTRY_WIDTH] as Buffer;
     }
+  }
+
+  protected override countMatching(filter: ResolvedFilter): Promise<number> {
+    return admin.countMatching(this.#driver, this.qualifiedName, filter);
+  }
+
+  protected override purgeMatching(filter: ResolvedFilter, limit: number): Promise<number> {
+    return admin.purgeMatching(this.#driver, this.qualifiedName, filter, limit);
+  }
+
+  protected override measureEntries(now: number): Promise<RepositoryStats> {
+    return admin.measureEntries(this.#driver, this.qualifiedName, now);
   }
 
   // ---------------------------------------------------------------------------------------------

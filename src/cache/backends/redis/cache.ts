@@ -1,8 +1,10 @@
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
-import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
+import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache, type StoreSize } from "../../cache.js";
+import type { RepositoryRecord } from "../../records.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import * as admin from "./admin.js";
 import type { RedisClientOptions as RedisOptions } from "./client.js";
 import { type RedisClient, RedisLink, withDeadline } from "./connection.js";
 import { loadDriver } from "./driver.js";
@@ -179,6 +181,26 @@ export class RedisCache extends ResponseCache<RedisRepository> {
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): RedisRepository {
     const place = { prefix: this.prefix, keepExpired: this.keepExpired };
     return new RedisRepository(this.#link, place, settings, options) as RedisRepository;
+  }
+
+  protected override saveRecord(record: RepositoryRecord): Promise<void> {
+    return admin.saveRecord(this.#link, this.prefix, record);
+  }
+
+  protected override loadRecords(): Promise<RepositoryRecord[]> {
+    return admin.loadRecords(this.#link, this.prefix);
+  }
+
+  protected override measureStore(): Promise<StoreSize> {
+    return admin.measureStore(this.#link);
+  }
+
+  protected override checkStore(): Promise<string[]> {
+    return admin.checkStore(this.#link, this.values());
+  }
+
+  protected override compactStore(): Promise<void> {
+    return admin.compactStore(this.values());
   }
 
   protected async openConnection(): Promise<void> {

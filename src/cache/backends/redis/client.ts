@@ -15,6 +15,8 @@ export type RedisPipelineReplies = [error: Error | null, reply: unknown][];
 export interface RedisPipeline {
   /** Queues an MGET that answers bytes. */
   mgetBuffer(keys: string[]): unknown;
+  /** Queues an EXISTS. */
+  exists(key: string): unknown;
   /** Sends the queued commands. */
   exec(): Promise<RedisPipelineReplies | null>;
 }
@@ -68,6 +70,14 @@ export interface RedisClient {
   hsetnx(key: string, field: string, value: string): Promise<number>;
   /** HGET. */
   hget(key: string, field: string): Promise<string | null>;
+  /** HSET of one field. */
+  hset(key: string, field: string, value: string): Promise<number>;
+  /** HGETALL. */
+  hgetall(key: string): Promise<Record<string, string>>;
+  /** INFO of one section. */
+  info(section: string): Promise<string>;
+  /** ZMSCORE. */
+  zmscore(key: string, ...members: string[]): Promise<(string | null)[]>;
   /** ZSCAN with a COUNT. */
   zscan(key: string, cursor: string, countToken: "COUNT", count: number): Promise<[cursor: string, elements: string[]]>;
 }

@@ -4,9 +4,11 @@ import { dirname, extname, join, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
-import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache } from "../../cache.js";
+import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache, type StoreSize } from "../../cache.js";
+import type { RepositoryRecord } from "../../records.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import * as admin from "./admin.js";
 import { retryBusy } from "./busy.js";
 import type { SQLiteDatabase as Database } from "./database.js";
 import { foldIdentifier, META_TABLE, quote, SCHEMA_VERSION } from "./sql.js";
@@ -136,6 +138,26 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
 
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): SQLiteTable {
     return new SQLiteTable(() => this.connection, settings, options) as SQLiteTable;
+  }
+
+  protected override saveRecord(record: RepositoryRecord): Promise<void> {
+    return admin.saveRecord(this.connection, record);
+  }
+
+  protected override loadRecords(): Promise<RepositoryRecord[]> {
+    return admin.loadRecords(this.connection, this.path);
+  }
+
+  protected override async measureStore(): Promise<StoreSize> {
+    return admin.measureStore(this.connection, this.path, this.path === IN_MEMORY);
+  }
+
+  protected override checkStore(): Promise<string[]> {
+    return admin.checkStore(this.connection);
+  }
+
+  protected override compactStore(): Promise<void> {
+    return admin.compactStore(this.connection);
   }
 
   protected async openConnection(): Promise<void> {

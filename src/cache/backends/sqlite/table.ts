@@ -2,9 +2,11 @@ import { CacheError } from "../../../errors.js";
 import { asUint8Array } from "../../../payload/convert.js";
 import type { StoredPayload } from "../../../payload/handler.js";
 import type { Key } from "../../../types.js";
+import type { RepositoryStats, ResolvedFilter } from "../../admin.js";
 import type { CacheEntry } from "../../entry.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import * as admin from "./admin.js";
 import { retryBusy } from "./busy.js";
 import type { SQLiteDatabase as Database, SQLiteStatement as Statement } from "./database.js";
 import {
@@ -195,6 +197,18 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
       if (rows.length < SCAN_BATCH) return;
       after = (rows.at(-1) as Row)[0] as number;
     }
+  }
+
+  protected override countMatching(filter: ResolvedFilter): Promise<number> {
+    return admin.countMatching(this.#connection(), this.#table, filter);
+  }
+
+  protected override purgeMatching(filter: ResolvedFilter, limit: number): Promise<number> {
+    return admin.purgeMatching(this.#connection(), this.#table, filter, limit);
+  }
+
+  protected override measureEntries(now: number): Promise<RepositoryStats> {
+    return admin.measureEntries(this.#connection(), this.#table, now);
   }
 
   #toEntry(row: Row): CacheEntry<K> {
