@@ -5,7 +5,7 @@ import { REPOSITORY_OPTION, repositoryNames } from "../command.js";
 import type { Context } from "../context.js";
 import { payloadSize } from "../entries.js";
 import { formatBytes, formatInstant, formatRelative } from "../format.js";
-import { redactHeaders, redactUrl } from "../redact.js";
+import { redactHeaders, redactUrl } from "../../credentials.js";
 import { EXIT_FAILED, EXIT_OK, UsageError } from "../terminal.js";
 
 const PREVIEW_LINES = 40;
