@@ -1,4 +1,11 @@
 export {
+  type BoundsOptions,
+  DEFAULT_RETENTION,
+  ENTRY_OVERHEAD,
+  entrySize,
+  type StoreUsage,
+} from "./bounds.js";
+export {
   type AnyRepository,
   type CacheOptions,
   type CacheSaveInput,

@@ -5,18 +5,21 @@ import { fileURLToPath } from "node:url";
 import BetterSqlite3, { type Database } from "better-sqlite3";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
+import { type BoundsOptions, resolveBounds, type StoreUsage } from "../../bounds.js";
 import { type CacheOptions, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import { SQLiteBounds } from "./bounds.js";
 import { retryBusy } from "./busy.js";
 import { foldIdentifier, META_TABLE, quote, SCHEMA_VERSION } from "./sql.js";
+import { applyStorageSettings } from "./storage.js";
 import { SQLiteTable } from "./table.js";
 
 /** The path of an SQLite database held in memory only. */
 export const IN_MEMORY = ":memory:";
 
 /** Options of an SQLite cache. */
-export interface SQLiteCacheOptions extends CacheOptions {
+export interface SQLiteCacheOptions extends CacheOptions, BoundsOptions {
   /**
    * How long SQLite waits for another connection's lock before a call retries, in milliseconds.
    * Calls keep retrying for up to a minute in all, so a lock error does not reach the caller.
@@ -48,6 +51,7 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   readonly #busyTimeout: number;
   readonly #synchronous: "full" | "normal";
   #db: Database | undefined;
+  readonly #bounds: SQLiteBounds;
 
   constructor(path: string, options: SQLiteCacheOptions = {}) {
     if (typeof path !== "string" || path.length === 0) {
@@ -65,6 +69,14 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     if (this.#synchronous !== "full" && this.#synchronous !== "normal") {
       throw new RangeError(`synchronous must be "full" or "normal", got ${describeValue(options.synchronous)}`);
     }
+    this.#bounds = new SQLiteBounds(resolveBounds(options), this.now);
+  }
+
+  /** How many entries and bytes the file holds, as counted against `maxEntries` and `maxBytes`. */
+  async usage(): Promise<StoreUsage> {
+    const bounds = this.#bounds;
+    if (!this.connected) throw new CacheError(`SQLite cache "${this.path}" is not connected: call connect() first`);
+    return retryBusy(() => bounds.usage());
   }
 
   /**
@@ -113,7 +125,9 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   }
 
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): SQLiteTable {
-    return new SQLiteTable(() => this.connection, settings, options) as SQLiteTable;
+    const table = new SQLiteTable(() => this.connection, settings, options) as SQLiteTable;
+    table.useBounds(this.#bounds);
+    return table;
   }
 
   protected async openConnection(): Promise<void> {
@@ -127,10 +141,12 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     }
     try {
       await retryBusy(() => {
+        applyStorageSettings(db);
         if (!inMemory) db.pragma("journal_mode = WAL");
         db.pragma(`synchronous = ${this.#synchronous}`);
         checkSchema(db, this.path);
       });
+      await retryBusy(() => db.transaction(() => this.#bounds.open(db)).immediate());
     } catch (cause) {
       db.close();
       if (cause instanceof CacheError) throw cause;
@@ -146,6 +162,7 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   protected async closeConnection(): Promise<void> {
     const db = this.#db;
     this.#db = undefined;
+    this.#bounds.close();
     if (db?.open) db.close();
   }
 }
