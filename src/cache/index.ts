@@ -29,3 +29,9 @@ export {
   type SettingsDefinition,
   type SettingsOptions,
 } from "./settings.js";
+export {
+  DEFAULT_FILL_LEASE,
+  type FillOptions,
+  type FillTicket,
+  type StoreLocks,
+} from "./single-flight.js";

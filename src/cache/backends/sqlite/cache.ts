@@ -9,8 +9,10 @@ import { type BoundsOptions, resolveBounds, type StoreUsage } from "../../bounds
 import { type CacheOptions, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import type { StoreLocks } from "../../single-flight.js";
 import { SQLiteBounds } from "./bounds.js";
 import { retryBusy } from "./busy.js";
+import { SQLiteLocks } from "./lock.js";
 import { foldIdentifier, META_TABLE, quote, SCHEMA_VERSION } from "./sql.js";
 import { applyStorageSettings } from "./storage.js";
 import { SQLiteTable } from "./table.js";
@@ -52,6 +54,7 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   readonly #synchronous: "full" | "normal";
   #db: Database | undefined;
   readonly #bounds: SQLiteBounds;
+  #locks: SQLiteLocks | undefined;
 
   constructor(path: string, options: SQLiteCacheOptions = {}) {
     if (typeof path !== "string" || path.length === 0) {
@@ -124,6 +127,10 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     }
   }
 
+  protected override storeLocks(): StoreLocks | undefined {
+    return this.#locks;
+  }
+
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): SQLiteTable {
     const table = new SQLiteTable(() => this.connection, settings, options) as SQLiteTable;
     table.useBounds(this.#bounds);
@@ -147,6 +154,7 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
         checkSchema(db, this.path);
       });
       await retryBusy(() => db.transaction(() => this.#bounds.open(db)).immediate());
+      this.#locks = await retryBusy(() => new SQLiteLocks(db));
     } catch (cause) {
       db.close();
       if (cause instanceof CacheError) throw cause;
@@ -162,6 +170,7 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   protected async closeConnection(): Promise<void> {
     const db = this.#db;
     this.#db = undefined;
+    this.#locks = undefined;
     this.#bounds.close();
     if (db?.open) db.close();
   }
