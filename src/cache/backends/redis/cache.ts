@@ -1,6 +1,8 @@
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { describeValue } from "../../../describe.js";
+import { addExpire, validateExpire } from "../../../duration.js";
 import { CacheError } from "../../../errors.js";
+import { type Bounds, type BoundsOptions, resolveBounds, type StoreUsage } from "../../bounds.js";
 import { type CacheOptions, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
@@ -22,7 +24,7 @@ const MAX_TIMER = 2 ** 31 - 1;
 const MAX_RECONNECT_DELAY = 1_000;
 
 /** Options of a Redis cache. */
-export interface RedisCacheOptions extends CacheOptions {
+export interface RedisCacheOptions extends CacheOptions, BoundsOptions {
   /**
    * The server: a `redis://` or `rediss://` (TLS) URL, with user, password and database number
    * where needed. Not with `client`.
@@ -54,7 +56,7 @@ export interface RedisCacheOptions extends CacheOptions {
   /**
    * How long Redis keeps an entry after it expires, in milliseconds, so that `count(true)` and
    * `clear(true)` still see it; then Redis deletes it by itself. `0` lets Redis delete entries as
-   * soon as their lifetime has passed.
+   * soon as their lifetime has passed. Without it, a `retention` sets it.
    * @default 86_400_000 (one day)
    * @example 3_600_000
    */
@@ -102,6 +104,7 @@ export class RedisCache extends ResponseCache<RedisRepository> {
   readonly #redisOptions: RedisOptions;
   readonly #onError: ((error: Error) => void) | undefined;
   readonly #link: RedisLink;
+  readonly #bounds: Bounds;
   #client: RedisClient | undefined;
   readonly #listener = (error: Error) => {
     this.#link.noteError(error);
@@ -130,9 +133,14 @@ export class RedisCache extends ResponseCache<RedisRepository> {
     this.#userClient = client;
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
     this.timeout = checkMilliseconds("timeout", options.timeout ?? DEFAULT_REDIS_TIMEOUT, 1, MAX_TIMER);
+    this.#bounds = resolveBounds(options);
+    const retention =
+      options.retention === undefined || options.retention === null
+        ? undefined
+        : addExpire(0, validateExpire(options.retention, "retention"));
     this.keepExpired = checkMilliseconds(
       "keepExpired",
-      options.keepExpired ?? DEFAULT_KEEP_EXPIRED,
+      options.keepExpired ?? retention ?? DEFAULT_KEEP_EXPIRED,
       0,
       Number.MAX_SAFE_INTEGER,
     );
@@ -170,8 +178,23 @@ export class RedisCache extends ResponseCache<RedisRepository> {
     return this.#link.client;
   }
 
+  /**
+   * How many entries and bytes the repositories hold, as counted against `maxEntries` and
+   * `maxBytes` (each repository has its own bounds in Redis): entries that Redis dropped by itself
+   * are taken out of the books first.
+   */
+  async usage(): Promise<StoreUsage> {
+    const total = { entries: 0, bytes: 0 };
+    for (const repository of this.values()) {
+      const usage = await repository.limits?.usage();
+      total.entries += usage?.entries ?? (await repository.count());
+      total.bytes += usage?.bytes ?? 0;
+    }
+    return total;
+  }
+
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): RedisRepository {
-    const place = { prefix: this.prefix, keepExpired: this.keepExpired };
+    const place = { prefix: this.prefix, keepExpired: this.keepExpired, bounds: this.#bounds };
     return new RedisRepository(this.#link, place, settings, options) as RedisRepository;
   }
 
