@@ -177,15 +177,16 @@ export function describeBoundsConformance(target: BoundsTarget): void {
         clock += 90_000; // expired, within retention: kept for revalidation
         await saveInTurn(repo, ["mid"]);
         expect(await repo.count(true)).toBe(301);
-        clock += 60_000; // past retention
-        for (let i = 0; i < 4 && (await repo.count(true)) > 2; i++) {
+        clock += 60_000; // past retention for the old ones; "mid" expired but is still within retention
+        let written = 0;
+        while (written < 4 && (await repo.count(true)) > 1 + written) {
           clock += 2_000;
-          await saveInTurn(repo, [`new${i}`]);
+          await saveInTurn(repo, [`new${written++}`]);
         }
-        // The old ones go in batches, one batch per write; "mid" expired but is still within retention.
-        expect(await repo.count(true)).toBeLessThanOrEqual(6);
-        expect(await repo.getEntry(key("old0"), { includeExpired: true })).toBeUndefined();
-        expect(await repo.getEntry(key("mid"), { includeExpired: true })).toBeDefined();
+        // The old ones went in batches, one batch per write: "mid" and the new ones are left.
+        expect(written).toBeGreaterThan(0);
+        expect(await repo.count(true)).toBe(1 + written);
+        expect(await repo.count(false)).toBe(written);
       },
     );
 

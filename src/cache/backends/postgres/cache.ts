@@ -1,9 +1,11 @@
 import type { Pool, PoolClient } from "pg";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
+import { type BoundsOptions, resolveBounds, type StoreUsage } from "../../bounds.js";
 import { type CacheOptions, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import { PostgresBounds } from "./bounds.js";
 import { messageOf, PostgresDriver, query, transaction } from "./driver.js";
 import {
   checkSchemaName,
@@ -26,7 +28,7 @@ export const DEFAULT_TIMEOUT = 1_000;
 export const DEFAULT_POOL_SIZE = 10;
 
 /** Options of a PostgreSQL cache. */
-export interface PostgresCacheOptions extends CacheOptions {
+export interface PostgresCacheOptions extends CacheOptions, BoundsOptions {
   /**
    * A `pg` Pool that the application already has. The cache uses it and never ends it: `close()`
    * leaves it open. Give either this or `url`; with neither, `pg` reads the `PG*` environment variables.
@@ -84,6 +86,7 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
   /** The deadline of every call, in milliseconds. */
   readonly timeout: number;
   readonly #driver: PostgresDriver;
+  readonly #bounds: PostgresBounds;
 
   constructor(options: PostgresCacheOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -112,6 +115,7 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
     if (options.onError !== undefined && typeof options.onError !== "function") {
       throw new TypeError(`onError must be a function, got ${describeValue(options.onError)}`);
     }
+    this.#bounds = new PostgresBounds(resolveBounds(options), this.schema, this.now);
     this.#driver = new PostgresDriver({
       pool,
       timeout: this.timeout,
@@ -153,8 +157,19 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
     }
   }
 
+  /** How many entries and bytes the bounded tables of the schema hold, as counted against `maxEntries` and `maxBytes`. */
+  async usage(): Promise<StoreUsage> {
+    if (!this.#bounds.bounded) {
+      let entries = 0;
+      for (const table of this.values()) entries += await table.count();
+      return { entries, bytes: 0 };
+    }
+    return this.#driver.run((client) => this.#bounds.usage(client));
+  }
+
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): PostgresTable {
-    return new PostgresTable({ driver: this.#driver, schema: this.schema }, settings, options) as PostgresTable;
+    const context = { driver: this.#driver, schema: this.schema, bounds: this.#bounds };
+    return new PostgresTable(context, settings, options) as PostgresTable;
   }
 
   protected async openConnection(): Promise<void> {
@@ -164,6 +179,7 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
         transaction(client, async () => {
           await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_CLASS, schemaLockId(this.schema)]);
           await prepareSchema(client, this.schema);
+          await this.#bounds.prepare(client);
         }),
       );
     } catch (cause) {
