@@ -5,8 +5,10 @@ import { type BoundsOptions, resolveBounds, type StoreUsage } from "../../bounds
 import { type CacheOptions, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import type { StoreLocks } from "../../single-flight.js";
 import { PostgresBounds } from "./bounds.js";
 import { messageOf, PostgresDriver, query, transaction } from "./driver.js";
+import { PostgresLocks } from "./lock.js";
 import {
   checkSchemaName,
   checkTableName,
@@ -87,6 +89,7 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
   readonly timeout: number;
   readonly #driver: PostgresDriver;
   readonly #bounds: PostgresBounds;
+  #locks: PostgresLocks | undefined;
 
   constructor(options: PostgresCacheOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -180,6 +183,7 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
           await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_CLASS, schemaLockId(this.schema)]);
           await prepareSchema(client, this.schema);
           await this.#bounds.prepare(client);
+          await PostgresLocks.prepare(client, this.schema);
         }),
       );
     } catch (cause) {
@@ -188,7 +192,14 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
     }
   }
 
+  protected override storeLocks(): StoreLocks | undefined {
+    this.#locks ??= new PostgresLocks(this.#driver, this.schema);
+    return this.#locks;
+  }
+
   protected async closeConnection(): Promise<void> {
+    await this.#locks?.close();
+    this.#locks = undefined;
     await this.#driver.close();
   }
 }

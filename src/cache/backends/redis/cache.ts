@@ -6,9 +6,11 @@ import { type Bounds, type BoundsOptions, resolveBounds, type StoreUsage } from 
 import { type CacheOptions, ResponseCache } from "../../cache.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import type { StoreLocks } from "../../single-flight.js";
 import { type RedisClient, RedisLink, withDeadline } from "./connection.js";
 import { loadDriver } from "./driver.js";
 import { checkPrefix, DEFAULT_PREFIX } from "./keys.js";
+import { RedisLocks } from "./lock.js";
 import { RedisRepository } from "./repository.js";
 
 /** The deadline of one round trip to Redis, in milliseconds, unless told otherwise. */
@@ -105,6 +107,7 @@ export class RedisCache extends ResponseCache<RedisRepository> {
   readonly #onError: ((error: Error) => void) | undefined;
   readonly #link: RedisLink;
   readonly #bounds: Bounds;
+  #locks: RedisLocks | undefined;
   #client: RedisClient | undefined;
   readonly #listener = (error: Error) => {
     this.#link.noteError(error);
@@ -219,7 +222,14 @@ export class RedisCache extends ResponseCache<RedisRepository> {
     this.#link.attach(client);
   }
 
+  protected override storeLocks(): StoreLocks | undefined {
+    this.#locks ??= new RedisLocks(this.#link, this.prefix);
+    return this.#locks;
+  }
+
   protected async closeConnection(): Promise<void> {
+    await this.#locks?.close();
+    this.#locks = undefined;
     const client = this.#client;
     this.#client = undefined;
     this.#link.detach();
