@@ -68,6 +68,30 @@ async function hotCache(store: Store, options: Record<string, unknown>) {
 }
 
 /**
+ * Runs each subject's work in short blocks taken in turns, and gives the median block of each, so
+ * that load on the machine falls on every side alike.
+ */
+async function inTurns(subjects: { label: string; work: () => unknown }[]): Promise<Measurement[]> {
+  const blocks: number[][] = subjects.map(() => []);
+  for (let round = 0; round < BLOCKS; round++) {
+    for (const [index, { work }] of subjects.entries()) {
+      let ops = 0;
+      const start = performance.now();
+      do {
+        await work();
+        ops++;
+      } while (performance.now() - start < BLOCK_MS);
+      if (round > 0) blocks[index]?.push(((performance.now() - start) * 1_000) / ops);
+    }
+  }
+  return subjects.map(({ label }, index) => {
+    const sorted = (blocks[index] as number[]).sort((a, b) => a - b);
+    const usPerOp = sorted[Math.floor(sorted.length / 2)] as number;
+    return { label, usPerOp, opsPerSec: 1_000_000 / usPerOp };
+  });
+}
+
+/**
  * The hit path of one store unbounded, bounded with access tracking, and bounded without, measured
  * in short blocks taken in turns (the median block of each), so that load on the machine falls on
  * every side alike.
@@ -78,26 +102,12 @@ async function hitRows(store: Store) {
     { label: `${store.name}: hit, bounded, access tracking on`, options: { maxEntries: 100_000 } },
     { label: `${store.name}: hit, bounded, tracking off`, options: { maxEntries: 100_000, trackAccess: false } },
   ];
-  const caches = [];
+  const caches: Awaited<ReturnType<typeof hotCache>>[] = [];
   for (const subject of subjects) caches.push(await hotCache(store, subject.options));
-  const blocks: number[][] = subjects.map(() => []);
-  for (let round = 0; round < BLOCKS; round++) {
-    for (const [index, cache] of caches.entries()) {
-      let ops = 0;
-      const start = performance.now();
-      do {
-        await cache.read();
-        ops++;
-      } while (performance.now() - start < BLOCK_MS);
-      if (round > 0) blocks[index]?.push(((performance.now() - start) * 1_000) / ops);
-    }
-  }
+  const measured = await inTurns(
+    subjects.map(({ label }, index) => ({ label, work: (caches[index] as (typeof caches)[number]).read })),
+  );
   for (const cache of caches) await cache.close();
-  const measured: Measurement[] = subjects.map(({ label }, index) => {
-    const sorted = (blocks[index] as number[]).sort((a, b) => a - b);
-    const usPerOp = sorted[Math.floor(sorted.length / 2)] as number;
-    return { label, usPerOp, opsPerSec: 1_000_000 / usPerOp };
-  });
   const [floor, on, off] = measured as [Measurement, Measurement, Measurement];
   return [
     { floor, subject: on, target: HIT_TARGET },
@@ -160,12 +170,16 @@ async function sessionHitRows(store: Store): Promise<{ subject: Measurement; flo
   for (let i = 0; i < 100; i++) await (await byStore.fetch(url(i))).json();
   let i = 0;
   let j = 0;
-  const floor = await measure(`${store.name}: session hit, singleFlight "process"`, async () =>
-    (await byProcess.fetch(url(i++))).json(),
-  );
-  const subject = await measure(`${store.name}: session hit, singleFlight "store"`, async () =>
-    (await byStore.fetch(url(j++))).json(),
-  );
+  const [floor, subject] = (await inTurns([
+    {
+      label: `${store.name}: session hit, singleFlight "process"`,
+      work: async () => (await byProcess.fetch(url(i++))).json(),
+    },
+    {
+      label: `${store.name}: session hit, singleFlight "store"`,
+      work: async () => (await byStore.fetch(url(j++))).json(),
+    },
+  ])) as [Measurement, Measurement];
   await repo.clear();
   await cache.close();
   return { floor, subject, target: HIT_TARGET };
