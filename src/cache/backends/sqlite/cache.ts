@@ -154,7 +154,7 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
         checkSchema(db, this.path);
       });
       await retryBusy(() => db.transaction(() => this.#bounds.open(db)).immediate());
-      this.#locks = await retryBusy(() => new SQLiteLocks(db));
+      this.#locks = new SQLiteLocks(db);
     } catch (cause) {
       db.close();
       if (cause instanceof CacheError) throw cause;

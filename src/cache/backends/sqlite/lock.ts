@@ -17,36 +17,45 @@ const MAX_PAUSE_MS = 50;
  * with a short back-off (5 ms, doubling to 50 ms): a read of one indexed row, which never blocks a writer.
  */
 export class SQLiteLocks implements StoreLocks {
-  readonly #acquire: Statement;
-  readonly #release: Statement;
-  readonly #look: Statement;
+  readonly #db: Database;
+  #statements: { acquire: Statement; release: Statement; look: Statement } | undefined;
 
   constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** The statements, with the lock table created on first use (a file that never locks never has it). */
+  get #sql(): { acquire: Statement; release: Statement; look: Statement } {
+    if (this.#statements !== undefined) return this.#statements;
+    const db = this.#db;
     const table = quote(LOCK_TABLE);
     db.exec(
       `CREATE TABLE IF NOT EXISTS ${table} ("id" TEXT PRIMARY KEY, "token" TEXT NOT NULL, "expires_at" INTEGER NOT NULL)`,
     );
-    this.#acquire = db.prepare(
-      `INSERT INTO ${table} ("id", "token", "expires_at") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET ` +
-        `"token" = excluded."token", "expires_at" = excluded."expires_at" WHERE ${table}."expires_at" <= ?`,
-    );
-    this.#release = db.prepare(`DELETE FROM ${table} WHERE "id" = ? AND "token" = ?`);
-    this.#look = db.prepare(`SELECT "token", "expires_at" FROM ${table} WHERE "id" = ?`).raw();
+    this.#statements = {
+      acquire: db.prepare(
+        `INSERT INTO ${table} ("id", "token", "expires_at") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET ` +
+          `"token" = excluded."token", "expires_at" = excluded."expires_at" WHERE ${table}."expires_at" <= ?`,
+      ),
+      release: db.prepare(`DELETE FROM ${table} WHERE "id" = ? AND "token" = ?`),
+      look: db.prepare(`SELECT "token", "expires_at" FROM ${table} WHERE "id" = ?`).raw(),
+    };
+    return this.#statements;
   }
 
   async acquire(id: string, token: string, lease: number): Promise<boolean> {
     const now = Date.now();
-    return (await retryBusy(() => this.#acquire.run(id, token, now + lease, now).changes)) === 1;
+    return (await retryBusy(() => this.#sql.acquire.run(id, token, now + lease, now).changes)) === 1;
   }
 
   async release(id: string, token: string): Promise<void> {
-    await retryBusy(() => this.#release.run(id, token));
+    await retryBusy(() => this.#sql.release.run(id, token));
   }
 
   async waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<void> {
     let holder: string | undefined;
     for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
-      const row = (await retryBusy(() => this.#look.get(id))) as [string, number] | undefined;
+      const row = (await retryBusy(() => this.#sql.look.get(id))) as [string, number] | undefined;
       if (row === undefined || row[1] <= Date.now()) return;
       if (holder === undefined) holder = row[0];
       else if (row[0] !== holder) return; // released, and taken again by another process
