@@ -183,7 +183,6 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
           await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_CLASS, schemaLockId(this.schema)]);
           await prepareSchema(client, this.schema);
           await this.#bounds.prepare(client);
-          await PostgresLocks.prepare(client, this.schema);
         }),
       );
     } catch (cause) {

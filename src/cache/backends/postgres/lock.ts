@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import type { PoolClient } from "pg";
 import type { StoreLocks } from "../../single-flight.js";
 import { Waiters } from "../../single-flight-waiters.js";
-import { type PostgresDriver, query } from "./driver.js";
-import { qualified } from "./sql.js";
+import { type PostgresDriver, query, transaction } from "./driver.js";
+import { LOCK_CLASS, qualified, schemaLockId } from "./sql.js";
 
 /** One row per key being fetched: who holds it, and until when (by the server's clock). */
 export const LOCK_TABLE = "requestful_locks";
@@ -20,22 +20,41 @@ export class PostgresLocks implements StoreLocks {
   readonly #channel: string;
   readonly #waiters = new Waiters();
   #listener: Promise<PoolClient> | undefined;
+  #created: Promise<void> | undefined;
+
+  readonly #schema: string;
 
   constructor(driver: PostgresDriver, schema: string) {
     this.#driver = driver;
+    this.#schema = schema;
     this.#table = qualified(schema, LOCK_TABLE);
     this.#channel = `requestful_released_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
   }
 
-  /** Creates the lock table; runs in the transaction that prepares the schema. */
-  static async prepare(client: PoolClient, schema: string): Promise<void> {
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${qualified(schema, LOCK_TABLE)} ` +
-        '("id" text PRIMARY KEY, "token" text NOT NULL, "expires_at" timestamptz NOT NULL)',
-    );
+  /**
+   * Creates the lock table on first use (a schema whose caches never lock never has it), one process
+   * at a time. A role without CREATE rights on the schema fails here, and the fill fails open.
+   */
+  #create(): Promise<void> {
+    this.#created ??= this.#driver
+      .run((client) =>
+        transaction(client, async () => {
+          await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_CLASS, schemaLockId(this.#schema)]);
+          await client.query(
+            `CREATE TABLE IF NOT EXISTS ${this.#table} ` +
+              '("id" text PRIMARY KEY, "token" text NOT NULL, "expires_at" timestamptz NOT NULL)',
+          );
+        }),
+      )
+      .catch((error: unknown) => {
+        this.#created = undefined;
+        throw error;
+      });
+    return this.#created;
   }
 
   async acquire(id: string, token: string, lease: number): Promise<boolean> {
+    await this.#create();
     const { rowCount } = await this.#driver.run(
       (client) =>
         query(
