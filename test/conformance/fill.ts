@@ -94,7 +94,7 @@ export function describeFillConformance(target: FillTarget): void {
           });
         }
         const before = origin.count();
-        const startAt = Date.now() + 5_000;
+        const startAt = Date.now() + 8_000;
         const runs = Array.from({ length: WORKERS }, () =>
           worker(["session", JSON.stringify(location), origin.origin, String(URLS), String(startAt), "20000"]),
         );
@@ -105,6 +105,7 @@ export function describeFillConformance(target: FillTarget): void {
           return JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as {
             network: number;
             coalesced: number;
+            hits: number;
             started: number;
             finished: number;
           };
@@ -114,7 +115,9 @@ export function describeFillConformance(target: FillTarget): void {
         );
         expect(origin.count() - before).toBe(URLS);
         expect(summaries.reduce((sum, s) => sum + s.network, 0)).toBe(URLS);
-        expect(summaries.reduce((sum, s) => sum + s.coalesced, 0)).toBe((WORKERS - 1) * URLS);
+        // The others waited for those entries, or (a worker that started late) found them stored.
+        expect(summaries.reduce((sum, s) => sum + s.coalesced + s.hits, 0)).toBe((WORKERS - 1) * URLS);
+        expect(summaries.reduce((sum, s) => sum + s.coalesced, 0)).toBeGreaterThan(0);
       } finally {
         await cache.close();
       }

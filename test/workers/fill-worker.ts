@@ -49,6 +49,7 @@ if (mode === "hold") {
       finished: Date.now(),
       network: total.network,
       coalesced: total.coalesced,
+      hits: total.hits,
       errors: total.errors,
     }),
   );
