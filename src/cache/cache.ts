@@ -2,17 +2,19 @@ import { randomBytes } from "node:crypto";
 import { describeValue } from "../describe.js";
 import { DEFAULT_EXPIRE, type Expire, validateExpire } from "../duration.js";
 import { CacheError } from "../errors.js";
-import type { CacheRequest, Exchange } from "../types.js";
+import type { CacheRequest, Exchange, Key } from "../types.js";
 import { requestUrl } from "./key.js";
 import { RecordedSettings, type RepositoryRecord, recordOf } from "./records.js";
 import {
   bareResponse,
   type CachePolicy,
   type RepositoryOptions,
+  type RepositoryRequest,
   type ResponseRepository,
   type SaveInput,
 } from "./repository.js";
 import type { ResponseRepositorySettings } from "./settings.js";
+import { type FillOptions, type FillTicket, fillEntry, type StoreLocks } from "./single-flight.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: a cache holds repositories of any key and payload type.
 export type AnyRepository = ResponseRepository<any, any>;
@@ -214,6 +216,10 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   protected abstract newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): R;
   /** Refuses a repository name that this backend cannot store, with a `CacheError`. */
   protected checkRepositoryName(_name: string): void {}
+  /** The locks that every process sharing the store sees, or `undefined` for a store of one process. */
+  protected storeLocks(): StoreLocks | undefined {
+    return undefined;
+  }
 
   /**
    * Reads one value of the store's own metadata, recording `value` first when there is none, so that
@@ -506,6 +512,34 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
     const list = [...inputs];
     if (list.some((input) => input instanceof Response)) throw bareResponse();
     return (await this.getRepositoryFromRequests(list)?.saveResponses(list as SaveInput<never, unknown>[])) ?? 0;
+  }
+
+  /**
+   * One fetch per missed key across every process that shares the store. Call it after a miss: it
+   * takes the key's lock and says `fetch` (fetch, store, then `release()`), or, when another
+   * process holds the lock, waits until that one releases it or its lease runs out and resolves to
+   * the entry it stored (`filled`), or to `fetch` without a lock when there is none. A store of one
+   * process (memory), or a lock that fails, says `fetch` at once: errors fail open, to `onError`.
+   *
+   * @example
+   * const ticket = await cache.fill(tracks, request, { lease: 10_000, signal });
+   * if (ticket.state === "filled") return ticket.entry;
+   * try { await tracks.saveResponse({ request, response: await fetch(request) }); } finally { await ticket.release(); }
+   */
+  async fill<K extends Key>(
+    repository: ResponseRepository<K>,
+    request: RepositoryRequest<K>,
+    options: FillOptions = {},
+  ): Promise<FillTicket<K>> {
+    const key = repository.getKeyFromRequest(request);
+    if (key === undefined) return fillEntry(undefined, repository, key as unknown as K, options);
+    let locks: StoreLocks | undefined;
+    try {
+      locks = this.connected ? this.storeLocks() : undefined;
+    } catch (error) {
+      options.onError?.(error);
+    }
+    return fillEntry(locks, repository, key, options);
   }
 
   /** Deletes the entry for a request; resolves to whether there was one. */

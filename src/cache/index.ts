@@ -13,6 +13,13 @@ export {
   type VerifyReport,
 } from "./admin.js";
 export {
+  type BoundsOptions,
+  DEFAULT_RETENTION,
+  ENTRY_OVERHEAD,
+  entrySize,
+  type StoreUsage,
+} from "./bounds.js";
+export {
   type AnyRepository,
   type CacheOptions,
   type CacheSaveInput,
@@ -46,6 +53,12 @@ export {
   type SettingsDefinition,
   type SettingsOptions,
 } from "./settings.js";
+export {
+  DEFAULT_FILL_LEASE,
+  type FillOptions,
+  type FillTicket,
+  type StoreLocks,
+} from "./single-flight.js";
 export {
   EXPORT_FORMAT,
   EXPORT_VERSION,

@@ -13,6 +13,8 @@ export type CacheErrorKind =
   | "route"
   /** The backend failed to read. */
   | "read"
+  /** The lock that makes one fetch per missed key across processes failed (the request went on without it). */
+  | "lock"
   /** A stored entry could not be turned into a response (corrupt status, headers or payload). */
   | "entry"
   /** The backend failed to write. */

@@ -1,5 +1,6 @@
 import { ResponseCache } from "../cache/cache.js";
 import { DEFAULT_METHODS } from "../cache/settings.js";
+import { DEFAULT_FILL_LEASE } from "../cache/single-flight.js";
 import type { CredentialNames } from "../credentials.js";
 import { describeValue } from "../describe.js";
 import type { CacheErrorContext, SessionEvent } from "./events.js";
@@ -170,6 +171,22 @@ export interface CachedSessionOptions {
    * @example { logger: { warn: (message, error) => log.warn({ err: error }, message) } }
    */
   logger?: SessionLogger | null;
+  /**
+   * Who shares one network request per missed key. `"process"`: identical requests in flight in
+   * this session. `"store"`: also every process that shares the cache's store (SQLite file, Redis,
+   * PostgreSQL) — one fetches and stores while the others wait for its entry, for at most
+   * `singleFlightLease`. A memory cache has one process, so both are the same there.
+   * @default "process"
+   * @example { singleFlight: "store" }
+   */
+  singleFlight?: "process" | "store";
+  /**
+   * With `singleFlight: "store"`, how long one process may fetch a key while the others wait, in
+   * milliseconds; past it (a process that died, or a slow origin) the others fetch for themselves.
+   * @default 10_000
+   * @example { singleFlightLease: 30_000 }
+   */
+  singleFlightLease?: number;
 }
 
 /** The options, checked and with their defaults. */
@@ -192,6 +209,8 @@ export interface ResolvedOptions {
   readonly onEvent: ((event: SessionEvent) => void) | undefined;
   /** The logger given, `null` for none, or `undefined` for the default (once per kind). */
   readonly logger: SessionLogger | null | undefined;
+  readonly singleFlight: "process" | "store";
+  readonly singleFlightLease: number;
 }
 
 const KNOWN = new Set([
@@ -211,6 +230,8 @@ const KNOWN = new Set([
   "onError",
   "onEvent",
   "logger",
+  "singleFlight",
+  "singleFlightLease",
 ]);
 
 /** Checks the options, throwing a `TypeError` or `RangeError` that names the option. */
@@ -262,6 +283,7 @@ export function resolveOptions(options: CachedSessionOptions, env: string): Reso
   if (logger !== undefined && logger !== null && typeof (logger as Partial<SessionLogger>).warn !== "function") {
     throw new TypeError(`logger must have a warn(message, error) method, or be null, got ${describeValue(logger)}`);
   }
+  const { singleFlight, singleFlightLease } = resolveSingleFlight(options);
   return {
     cache,
     fallback,
@@ -279,7 +301,24 @@ export function resolveOptions(options: CachedSessionOptions, env: string): Reso
     onError,
     onEvent,
     logger,
+    singleFlight,
+    singleFlightLease,
   };
+}
+
+function resolveSingleFlight(
+  options: CachedSessionOptions,
+): Pick<ResolvedOptions, "singleFlight" | "singleFlightLease"> {
+  const { singleFlight = "process", singleFlightLease = DEFAULT_FILL_LEASE } = options;
+  if (singleFlight !== "process" && singleFlight !== "store") {
+    throw new TypeError(`singleFlight must be "process" or "store", got ${describeValue(singleFlight)}`);
+  }
+  if (!Number.isSafeInteger(singleFlightLease) || singleFlightLease < 1) {
+    throw new RangeError(
+      `singleFlightLease must be a whole number of milliseconds, 1 or more, got ${describeValue(singleFlightLease)}`,
+    );
+  }
+  return { singleFlight, singleFlightLease };
 }
 
 function checkBoolean(name: string, value: unknown): void {

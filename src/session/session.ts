@@ -5,6 +5,7 @@ import { HTTP_REPOSITORY, HttpRepositorySettings } from "../cache/http-settings.
 import { keyId } from "../cache/key.js";
 import { defaultCacheLocation } from "../cache/location.js";
 import type { CachePolicy } from "../cache/repository.js";
+import type { FillTicket } from "../cache/single-flight.js";
 import { credentialPairs, DEFAULT_CREDENTIAL_PARAMS, redactUrl } from "../credentials.js";
 import { CacheError, PayloadHandlerError, RequestfulError } from "../errors.js";
 import { JSONPayloadHandler } from "../payload/json.js";
@@ -710,15 +711,47 @@ export class CachedSession implements AsyncDisposable {
     }
     const inFlight = this.#flights.get(id);
     if (inFlight !== undefined) return this.#join(inFlight, routed, plan, reason);
-    this.#outcome("miss", routed, reason);
     const flight = new Flight();
     this.#flights.set(id, flight);
+    let ticket: FillTicket | undefined;
     try {
+      if (this.#options.singleFlight === "store" && plan.store) {
+        ticket = await this.#fill(routed);
+        const filled = ticket?.state === "filled" ? await this.#filled(routed, ticket.entry, flight) : undefined;
+        if (filled !== undefined) return filled;
+      }
+      this.#outcome("miss", routed, reason);
       return await this.#fromNetwork(routed, plan, flight);
     } finally {
       flight.settle(undefined);
       if (this.#flights.get(id) === flight) this.#flights.delete(id);
+      if (ticket?.state === "fetch") await ticket.release();
     }
+  }
+
+  /** Takes the key's lock across the processes that share the store, or waits for the entry another one stores. */
+  async #fill(routed: Routed): Promise<FillTicket | undefined> {
+    if (!routed.usable || !this.cache.connected) return undefined;
+    const { target, repository, counters } = routed;
+    return this.cache.fill(repository, routed.key, {
+      lease: this.#options.singleFlightLease,
+      signal: target.signal,
+      onError: (error) => this.#failed("lock", error, target, repository, counters),
+    });
+  }
+
+  /** Answers with the entry another process stored, and hands it to the requests of this session that wait too. */
+  async #filled(routed: Routed, entry: CacheEntry, flight: Flight): Promise<Response | undefined> {
+    const meta = entry.meta === null ? undefined : decodeMeta(entry.meta);
+    const freshness = freshnessOf(routed.repository.policy, entry, meta, routed.repository.now());
+    const hit = this.#respond(routed, entry, meta, freshness, "hit", undefined);
+    if (hit === undefined) return undefined;
+    this.#outcome("coalesced", routed);
+    if (flight.waiters > 0) {
+      const bytes = new Uint8Array(await hit.clone().arrayBuffer());
+      flight.settle(new Shared(hit, bytes, routed.target.url.href));
+    }
+    return hit;
   }
 
   /** Waits for the request in flight; if it cannot share its response, makes a request of its own. */

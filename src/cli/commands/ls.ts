@@ -1,9 +1,9 @@
+import { redactUrl } from "../../credentials.js";
 import type { Command } from "../command.js";
 import { REPOSITORY_OPTION, repositoryNames } from "../command.js";
 import { entrySummary, payloadSize } from "../entries.js";
 import { FILTER_HELP, FILTER_OPTIONS, filterOf } from "../filters.js";
 import { formatBytes, formatRelative, Table } from "../format.js";
-import { redactUrl } from "../../credentials.js";
 import { EXIT_INTERRUPTED, EXIT_OK, UsageError } from "../terminal.js";
 
 export const ls: Command = {

@@ -1,11 +1,11 @@
 import type { AnyRepository } from "../../cache/cache.js";
 import type { CacheEntry } from "../../cache/entry.js";
+import { redactHeaders, redactUrl } from "../../credentials.js";
 import type { Command } from "../command.js";
 import { REPOSITORY_OPTION, repositoryNames } from "../command.js";
 import type { Context } from "../context.js";
 import { payloadSize } from "../entries.js";
 import { formatBytes, formatInstant, formatRelative } from "../format.js";
-import { redactHeaders, redactUrl } from "../../credentials.js";
 import { EXIT_FAILED, EXIT_OK, UsageError } from "../terminal.js";
 
 const PREVIEW_LINES = 40;

@@ -1,8 +1,8 @@
 import type { BrokenEntry } from "../../cache/admin.js";
+import { redactUrl } from "../../credentials.js";
 import type { Command } from "../command.js";
 import { REPOSITORY_OPTION, repositoryNames } from "../command.js";
 import { formatCount, Table } from "../format.js";
-import { redactUrl } from "../../credentials.js";
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK } from "../terminal.js";
 
 export const verify: Command = {

@@ -1,11 +1,15 @@
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
+import { BOUNDS_OPTIONS, type BoundsOptions, resolveBounds, type StoreUsage } from "../../bounds.js";
 import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache, type StoreSize } from "../../cache.js";
 import type { RepositoryRecord } from "../../records.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import type { StoreLocks } from "../../single-flight.js";
 import * as admin from "./admin.js";
+import { PostgresBounds } from "./bounds.js";
 import { messageOf, PostgresDriver, query, transaction } from "./driver.js";
+import { PostgresLocks } from "./lock.js";
 import type { PgPool as Pool, PgPoolClient as PoolClient } from "./pool.js";
 import {
   checkSchemaName,
@@ -27,10 +31,10 @@ export const DEFAULT_TIMEOUT = 1_000;
 /** How many connections a cache opens at most, unless the `poolSize` option says otherwise. */
 export const DEFAULT_POOL_SIZE = 10;
 
-const OPTIONS = [...CACHE_OPTIONS, "pool", "url", "schema", "timeout", "poolSize", "onError"];
+const OPTIONS = [...CACHE_OPTIONS, ...BOUNDS_OPTIONS, "pool", "url", "schema", "timeout", "poolSize", "onError"];
 
 /** Options of a PostgreSQL cache. */
-export interface PostgresCacheOptions extends CacheOptions {
+export interface PostgresCacheOptions extends CacheOptions, BoundsOptions {
   /**
    * A `pg` Pool that the application already has. The cache uses it and never ends it: `close()`
    * leaves it open. Give either this or `url`; with neither, `pg` reads the `PG*` environment variables.
@@ -94,6 +98,8 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
   /** The deadline of every call, in milliseconds. */
   readonly timeout: number;
   readonly #driver: PostgresDriver;
+  readonly #bounds: PostgresBounds;
+  #locks: PostgresLocks | undefined;
 
   constructor(options: PostgresCacheOptions = {}) {
     if (typeof options !== "object" || options === null) {
@@ -123,6 +129,7 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
     if (options.onError !== undefined && typeof options.onError !== "function") {
       throw new TypeError(`onError must be a function, got ${describeValue(options.onError)}`);
     }
+    this.#bounds = new PostgresBounds(resolveBounds(options), this.schema, this.now);
     this.#driver = new PostgresDriver({
       pool,
       timeout: this.timeout,
@@ -164,8 +171,19 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
     }
   }
 
+  /** How many entries and bytes the bounded tables of the schema hold, as counted against `maxEntries` and `maxBytes`. */
+  async usage(): Promise<StoreUsage> {
+    if (!this.#bounds.bounded) {
+      let entries = 0;
+      for (const table of this.values()) entries += await table.count();
+      return { entries, bytes: 0 };
+    }
+    return this.#driver.run((client) => this.#bounds.usage(client));
+  }
+
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): PostgresTable {
-    return new PostgresTable({ driver: this.#driver, schema: this.schema }, settings, options) as PostgresTable;
+    const context = { driver: this.#driver, schema: this.schema, bounds: this.#bounds };
+    return new PostgresTable(context, settings, options) as PostgresTable;
   }
 
   protected override saveRecord(record: RepositoryRecord): Promise<void> {
@@ -195,6 +213,7 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
         transaction(client, async () => {
           await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_CLASS, schemaLockId(this.schema)]);
           await prepareSchema(client, this.schema);
+          await this.#bounds.prepare(client);
         }),
       );
     } catch (cause) {
@@ -215,7 +234,14 @@ export class PostgresCache extends ResponseCache<PostgresTable> {
     });
   }
 
+  protected override storeLocks(): StoreLocks | undefined {
+    this.#locks ??= new PostgresLocks(this.#driver, this.schema);
+    return this.#locks;
+  }
+
   protected async closeConnection(): Promise<void> {
+    await this.#locks?.close();
+    this.#locks = undefined;
     await this.#driver.close();
   }
 }

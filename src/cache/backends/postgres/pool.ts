@@ -44,6 +44,7 @@ export interface PgPoolClient {
   /** Gives the connection back to the pool, or destroys it when given an error or `true`. */
   release(error?: Error | boolean): void;
   /** Adds a listener for the connection's errors. */
+  on(event: "notification", listener: (message: { channel: string; payload?: string | undefined }) => void): unknown;
   on(event: "error", listener: (error: Error) => void): unknown;
 }
 

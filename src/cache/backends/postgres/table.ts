@@ -3,10 +3,12 @@ import { asUint8Array } from "../../../payload/convert.js";
 import type { StoredPayload } from "../../../payload/handler.js";
 import type { Key } from "../../../types.js";
 import type { RepositoryStats, ResolvedFilter } from "../../admin.js";
+import { entrySize } from "../../bounds.js";
 import type { CacheEntry } from "../../entry.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import * as admin from "./admin.js";
+import type { PostgresBounds } from "./bounds.js";
 import { type PostgresDriver, query, type Statement, transaction } from "./driver.js";
 import type { PgPoolClient as PoolClient } from "./pool.js";
 import {
@@ -76,6 +78,8 @@ type Row = unknown[];
 export interface PostgresTableContext {
   readonly driver: PostgresDriver;
   readonly schema: string;
+  /** The cache's bounds and clean-up, when it has any. */
+  readonly bounds?: PostgresBounds | undefined;
 }
 
 /**
@@ -96,6 +100,7 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
   /** The names of the key columns in PostgreSQL: `method`, then one per field (shortened past 63 bytes). */
   readonly keyColumns: readonly string[];
   readonly #driver: PostgresDriver;
+  readonly #bounds: PostgresBounds | undefined;
   readonly #sql: Statements;
   /** Parameters per written row. */
   readonly #width: number;
@@ -104,6 +109,7 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
     super(settings, options);
     checkTableName(settings.name);
     this.#driver = context.driver;
+    this.#bounds = context.bounds;
     this.schema = context.schema;
     this.tableName = fitIdentifier(settings.name);
     this.keyColumns = ["method", ...settings.fields.map(fitIdentifier)];
@@ -127,6 +133,7 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
         // One process at a time: concurrent CREATE TABLE IF NOT EXISTS can fail in PostgreSQL.
         await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_CLASS, schemaLockId(this.schema)]);
         await this.#register(client);
+        await this.#bounds?.register(client, this.tableName);
       }),
     );
   }
@@ -211,7 +218,9 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
       query(client, this.#sql.selectPayload, [keyJson(key), toTimestamp(now)]),
     );
     const row = rows[0];
-    return row === undefined ? undefined : toPayload(row[0], row[1], row[2]);
+    if (row === undefined) return undefined;
+    this.#bounds?.touch(this.tableName, key);
+    return toPayload(row[0], row[1], row[2]);
   }
 
   protected override async readEntry(key: K, now: number | undefined): Promise<CacheEntry<K> | undefined> {
@@ -222,7 +231,9 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
         : query(client, this.#sql.selectEntry, [json, toTimestamp(now)]),
     );
     const row = rows[0];
-    return row === undefined ? undefined : toEntry(row, new Map([[json, key]]));
+    if (row === undefined) return undefined;
+    this.#bounds?.touch(this.tableName, key);
+    return toEntry(row, new Map([[json, key]]));
   }
 
   protected override async hasEntry(key: K, now: number): Promise<boolean> {
@@ -246,7 +257,9 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
       }
       return found;
     });
-    return rows.map((row) => toEntry(row, byJson));
+    const entries = rows.map((row) => toEntry(row, byJson));
+    for (const entry of entries) this.#bounds?.touch(this.tableName, entry.key);
+    return entries;
   }
 
   protected async countEntries(now: number | undefined): Promise<number> {
@@ -283,12 +296,33 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
   // Writes
 
   protected override async writeEntry(entry: CacheEntry<K>): Promise<void> {
+    if (this.#bounds?.bounded) return this.writeEntries([entry]);
     const values: unknown[] = [];
     pushRow(values, entry);
-    await this.#driver.run((client) => query(client, this.#sql.upsert(1), values));
+    await this.#driver.run(async (client) => {
+      await query(client, this.#sql.upsert(1), values);
+      await this.#bounds?.afterUnboundedWrite(client, [this.tableName]);
+    });
   }
 
   protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
+    const bounds = this.#bounds;
+    if (bounds?.bounded) {
+      // An entry larger than the whole bound is not stored, and evicts nothing.
+      const kept = entries.filter((entry) => entrySize(entry) <= bounds.bounds.maxBytes);
+      const batches = kept.length === 0 ? [] : this.#batches(kept);
+      await this.#driver.run(
+        (client, progress) =>
+          bounds.write(client, [this.tableName], async () => {
+            for (const batch of batches) {
+              await query(client, this.#sql.upsert(batch.rows), batch.values);
+              progress();
+            }
+          }),
+        false,
+      );
+      return;
+    }
     const batches = this.#batches(entries);
     await this.#driver.run(async (client, progress) => {
       const [only] = batches;

@@ -1,14 +1,18 @@
 import { describeValue } from "../../../describe.js";
+import { addExpire, validateExpire } from "../../../duration.js";
 import { CacheError } from "../../../errors.js";
+import { BOUNDS_OPTIONS, type Bounds, type BoundsOptions, resolveBounds, type StoreUsage } from "../../bounds.js";
 import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache, type StoreSize } from "../../cache.js";
 import type { RepositoryRecord } from "../../records.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import type { StoreLocks } from "../../single-flight.js";
 import * as admin from "./admin.js";
 import type { RedisClientOptions as RedisOptions } from "./client.js";
 import { type RedisClient, RedisLink, withDeadline } from "./connection.js";
 import { loadDriver } from "./driver.js";
 import { checkPrefix, DEFAULT_PREFIX, LAYOUT_VERSION } from "./keys.js";
+import { RedisLocks } from "./lock.js";
 import { RedisRepository } from "./repository.js";
 
 /** The deadline of one round trip to Redis, in milliseconds, unless told otherwise. */
@@ -23,10 +27,20 @@ const MAX_TIMER = 2 ** 31 - 1;
 /** The longest pause between two attempts to reconnect, in milliseconds. */
 const MAX_RECONNECT_DELAY = 1_000;
 
-const OPTIONS = [...CACHE_OPTIONS, "url", "client", "prefix", "timeout", "keepExpired", "redisOptions", "onError"];
+const OPTIONS = [
+  ...CACHE_OPTIONS,
+  ...BOUNDS_OPTIONS,
+  "url",
+  "client",
+  "prefix",
+  "timeout",
+  "keepExpired",
+  "redisOptions",
+  "onError",
+];
 
 /** Options of a Redis cache. */
-export interface RedisCacheOptions extends CacheOptions {
+export interface RedisCacheOptions extends CacheOptions, BoundsOptions {
   /**
    * The server: a `redis://` or `rediss://` (TLS) URL, with user, password and database number
    * where needed. Not with `client`.
@@ -59,7 +73,7 @@ export interface RedisCacheOptions extends CacheOptions {
   /**
    * How long Redis keeps an entry after it expires, in milliseconds, so that `count(true)` and
    * `clear(true)` still see it; then Redis deletes it by itself. `0` lets Redis delete entries as
-   * soon as their lifetime has passed.
+   * soon as their lifetime has passed. Without it, a `retention` sets it.
    * @default 86_400_000 (one day)
    * @example 3_600_000
    */
@@ -109,6 +123,8 @@ export class RedisCache extends ResponseCache<RedisRepository> {
   readonly #redisOptions: RedisOptions;
   readonly #onError: ((error: Error) => void) | undefined;
   readonly #link: RedisLink;
+  readonly #bounds: Bounds;
+  #locks: RedisLocks | undefined;
   #client: RedisClient | undefined;
   readonly #listener = (error: Error) => {
     this.#link.noteError(error);
@@ -138,9 +154,14 @@ export class RedisCache extends ResponseCache<RedisRepository> {
     this.#userClient = client;
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
     this.timeout = checkMilliseconds("timeout", options.timeout ?? DEFAULT_REDIS_TIMEOUT, 1, MAX_TIMER);
+    this.#bounds = resolveBounds(options);
+    const retention =
+      options.retention === undefined || options.retention === null
+        ? undefined
+        : addExpire(0, validateExpire(options.retention, "retention"));
     this.keepExpired = checkMilliseconds(
       "keepExpired",
-      options.keepExpired ?? DEFAULT_KEEP_EXPIRED,
+      options.keepExpired ?? retention ?? DEFAULT_KEEP_EXPIRED,
       0,
       Number.MAX_SAFE_INTEGER,
     );
@@ -178,8 +199,23 @@ export class RedisCache extends ResponseCache<RedisRepository> {
     return this.#link.client;
   }
 
+  /**
+   * How many entries and bytes the repositories hold, as counted against `maxEntries` and
+   * `maxBytes` (each repository has its own bounds in Redis): entries that Redis dropped by itself
+   * are taken out of the books first.
+   */
+  async usage(): Promise<StoreUsage> {
+    const total = { entries: 0, bytes: 0 };
+    for (const repository of this.values()) {
+      const usage = await repository.limits?.usage();
+      total.entries += usage?.entries ?? (await repository.count());
+      total.bytes += usage?.bytes ?? 0;
+    }
+    return total;
+  }
+
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): RedisRepository {
-    const place = { prefix: this.prefix, keepExpired: this.keepExpired };
+    const place = { prefix: this.prefix, keepExpired: this.keepExpired, bounds: this.#bounds };
     return new RedisRepository(this.#link, place, settings, options) as RedisRepository;
   }
 
@@ -232,7 +268,14 @@ export class RedisCache extends ResponseCache<RedisRepository> {
     });
   }
 
+  protected override storeLocks(): StoreLocks | undefined {
+    this.#locks ??= new RedisLocks(this.#link, this.prefix);
+    return this.#locks;
+  }
+
   protected async closeConnection(): Promise<void> {
+    await this.#locks?.close();
+    this.#locks = undefined;
     const client = this.#client;
     this.#client = undefined;
     this.#link.detach();

@@ -66,6 +66,14 @@ export interface RedisClient {
     offset: number,
     count: number,
   ): Promise<string[]>;
+  /** SET with an expiry in milliseconds, only where the key does not exist (a lock). */
+  set(key: string, value: string, px: "PX", milliseconds: number, nx: "NX"): Promise<"OK" | null>;
+  /** PTTL. */
+  pttl(key: string): Promise<number>;
+  /** A new client with the same options (for a subscribed connection). */
+  duplicate(): RedisClient;
+  /** SUBSCRIBE. */
+  subscribe(...channels: string[]): Promise<unknown>;
   /** HSETNX: sets a hash field only where there is none. */
   hsetnx(key: string, field: string, value: string): Promise<number>;
   /** HGET. */

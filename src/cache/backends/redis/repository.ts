@@ -1,9 +1,11 @@
 import type { StoredPayload } from "../../../payload/handler.js";
 import type { Key } from "../../../types.js";
+import type { Bounds } from "../../bounds.js";
 import type { CacheEntry } from "../../entry.js";
 import { keyId } from "../../key.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import { BOUNDED_WRITE, RedisBounds } from "./bounds.js";
 import { decodeEntry, decodePayload, encodeEntry, isLive } from "./codec.js";
 import type { RedisArgument, RedisLink } from "./connection.js";
 import { checkName, KeyLayout } from "./keys.js";
@@ -22,6 +24,8 @@ export interface RedisRepositoryPlace {
   prefix: string;
   /** How long Redis keeps an entry after it expires, in milliseconds. */
   keepExpired: number;
+  /** The bounds of the repository, when it has any. */
+  bounds?: Bounds | undefined;
 }
 
 /**
@@ -37,6 +41,8 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
   /** How long Redis keeps an entry after it expires, in milliseconds. */
   readonly keepExpired: number;
   readonly #link: RedisLink;
+  /** The repository's bounds, when it has any. */
+  readonly limits: RedisBounds | undefined;
 
   constructor(
     link: RedisLink,
@@ -49,6 +55,11 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
     this.#link = link;
     this.keys = new KeyLayout(place.prefix, settings.name);
     this.keepExpired = place.keepExpired;
+    this.limits = place.bounds?.bounded ? new RedisBounds(place.bounds, link, this.keys) : undefined;
+  }
+
+  protected override async tearDown(): Promise<void> {
+    this.limits?.close();
   }
 
   protected async setUp(): Promise<void> {
@@ -57,13 +68,19 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
   }
 
   protected override async readPayload(key: K, now: number): Promise<StoredPayload | undefined> {
-    const value = await this.#link.run((client) => client.getBuffer(this.keys.entry(keyId(key))));
-    return value === null ? undefined : decodePayload(value, now);
+    const id = keyId(key);
+    const value = await this.#link.run((client) => client.getBuffer(this.keys.entry(id)));
+    if (value === null) return undefined;
+    this.limits?.touch(id);
+    return decodePayload(value, now);
   }
 
   protected override async readEntry(key: K, now: number | undefined): Promise<CacheEntry<K> | undefined> {
-    const value = await this.#link.run((client) => client.getBuffer(this.keys.entry(keyId(key))));
-    return value === null ? undefined : decodeEntry(key, value, now ?? Number.NEGATIVE_INFINITY);
+    const id = keyId(key);
+    const value = await this.#link.run((client) => client.getBuffer(this.keys.entry(id)));
+    if (value === null) return undefined;
+    this.limits?.touch(id);
+    return decodeEntry(key, value, now ?? Number.NEGATIVE_INFINITY);
   }
 
   protected override async hasEntry(key: K, now: number): Promise<boolean> {
@@ -80,6 +97,7 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
       const entry = decodeEntry(keys[i] as K, value, now);
       if (entry !== undefined) found.push(entry);
     }
+    if (this.limits !== undefined) for (const entry of found) this.limits.touch(keyId(entry.key));
     return found;
   }
 
@@ -106,12 +124,18 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
   protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
     const redisKeys: string[] = [this.keys.index, this.keys.gone];
     const args: RedisArgument[] = [];
+    const limits = this.limits;
     for (const entry of entries) {
       const id = keyId(entry.key);
+      const value = encodeEntry(entry);
+      // An entry larger than the whole bound is not stored, and evicts nothing.
+      if (limits !== undefined && !limits.accepts(value.byteLength + Buffer.byteLength(id))) continue;
       redisKeys.push(this.keys.entry(id));
-      args.push(id, this.#ttl(entry), entry.expiresAt, encodeEntry(entry));
+      args.push(id, this.#ttl(entry), entry.expiresAt, value);
     }
-    await this.#link.script(WRITE, redisKeys, args);
+    if (limits === undefined) await this.#link.script(WRITE, redisKeys, args);
+    else if (redisKeys.length > 2)
+      await this.#link.script(BOUNDED_WRITE, redisKeys, [...args, ...limits.takeArguments()]);
   }
 
   /**
@@ -133,6 +157,7 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
   }
 
   protected async countEntries(now: number | undefined): Promise<number> {
+    await this.limits?.repairAll();
     const count = await this.#link.script(COUNT, [this.keys.index, this.keys.gone], [now === undefined ? "" : now]);
     return Number(count);
   }

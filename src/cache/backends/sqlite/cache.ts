@@ -4,23 +4,28 @@ import { dirname, extname, join, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { describeValue } from "../../../describe.js";
 import { CacheError } from "../../../errors.js";
+import { BOUNDS_OPTIONS, type BoundsOptions, resolveBounds, type StoreUsage } from "../../bounds.js";
 import { CACHE_OPTIONS, type CacheOptions, checkOptionNames, ResponseCache, type StoreSize } from "../../cache.js";
 import type { RepositoryRecord } from "../../records.js";
 import type { RepositoryOptions } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
+import type { StoreLocks } from "../../single-flight.js";
 import * as admin from "./admin.js";
+import { SQLiteBounds } from "./bounds.js";
 import { retryBusy } from "./busy.js";
 import type { SQLiteDatabase as Database } from "./database.js";
+import { SQLiteLocks } from "./lock.js";
 import { foldIdentifier, META_TABLE, quote, SCHEMA_VERSION } from "./sql.js";
+import { applyStorageSettings } from "./storage.js";
 import { SQLiteTable } from "./table.js";
 
 /** The path of an SQLite database held in memory only. */
 export const IN_MEMORY = ":memory:";
 
-const OPTIONS = [...CACHE_OPTIONS, "busyTimeout", "synchronous"];
+const OPTIONS = [...CACHE_OPTIONS, ...BOUNDS_OPTIONS, "busyTimeout", "synchronous"];
 
 /** Options of an SQLite cache. */
-export interface SQLiteCacheOptions extends CacheOptions {
+export interface SQLiteCacheOptions extends CacheOptions, BoundsOptions {
   /**
    * How long SQLite waits for another connection's lock before a call retries, in milliseconds.
    * Calls keep retrying for up to a minute in all, so a lock error does not reach the caller.
@@ -56,6 +61,8 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   /** Set by a `file:` URL with `mode=rw`: the file must exist, and is never created. */
   #mustExist = false;
   #db: Database | undefined;
+  readonly #bounds: SQLiteBounds;
+  #locks: SQLiteLocks | undefined;
 
   constructor(path: string, options: SQLiteCacheOptions = {}) {
     if (typeof path !== "string" || path.length === 0) {
@@ -74,6 +81,14 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     if (this.#synchronous !== "full" && this.#synchronous !== "normal") {
       throw new RangeError(`synchronous must be "full" or "normal", got ${describeValue(options.synchronous)}`);
     }
+    this.#bounds = new SQLiteBounds(resolveBounds(options), this.now);
+  }
+
+  /** How many entries and bytes the file holds, as counted against `maxEntries` and `maxBytes`. */
+  async usage(): Promise<StoreUsage> {
+    const bounds = this.#bounds;
+    if (!this.connected) throw new CacheError(`SQLite cache "${this.path}" is not connected: call connect() first`);
+    return retryBusy(() => bounds.usage());
   }
 
   /**
@@ -136,8 +151,14 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     }
   }
 
+  protected override storeLocks(): StoreLocks | undefined {
+    return this.#locks;
+  }
+
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): SQLiteTable {
-    return new SQLiteTable(() => this.connection, settings, options) as SQLiteTable;
+    const table = new SQLiteTable(() => this.connection, settings, options) as SQLiteTable;
+    table.useBounds(this.#bounds);
+    return table;
   }
 
   protected override saveRecord(record: RepositoryRecord): Promise<void> {
@@ -171,10 +192,13 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     }
     try {
       await retryBusy(() => {
+        applyStorageSettings(db);
         if (!inMemory) db.pragma("journal_mode = WAL");
         db.pragma(`synchronous = ${this.#synchronous}`);
         checkSchema(db, this.path);
       });
+      await retryBusy(() => db.transaction(() => this.#bounds.open(db)).immediate());
+      this.#locks = new SQLiteLocks(db);
     } catch (cause) {
       db.close();
       if (cause instanceof CacheError) throw cause;
@@ -199,6 +223,8 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   protected async closeConnection(): Promise<void> {
     const db = this.#db;
     this.#db = undefined;
+    this.#locks = undefined;
+    this.#bounds.close();
     if (db?.open) db.close();
   }
 }

@@ -7,6 +7,7 @@ import type { CacheEntry } from "../../entry.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import * as admin from "./admin.js";
+import type { SQLiteBounds } from "./bounds.js";
 import { retryBusy } from "./busy.js";
 import type { SQLiteDatabase as Database, SQLiteStatement as Statement } from "./database.js";
 import {
@@ -41,6 +42,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
   readonly #table: string;
   readonly #keyColumns: readonly string[];
   #sql: Statements | undefined;
+  #bounds: SQLiteBounds | undefined;
 
   /**
    * @param connection An open better-sqlite3 database, or a function that returns the one its cache opened.
@@ -62,9 +64,18 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     return this.#connection();
   }
 
+  /** Keeps this table within its cache's bounds (set by the cache before the table is created). */
+  useBounds(bounds: SQLiteBounds): void {
+    this.#bounds = bounds;
+  }
+
   protected async setUp(): Promise<void> {
     const db = this.#connection();
     await retryBusy(() => this.#createTable(db));
+    const bounds = this.#bounds;
+    if (bounds !== undefined) {
+      await retryBusy(() => db.transaction(() => bounds.register(db, this.name, this.#keyColumns)).immediate());
+    }
     this.#sql = new Statements(db, this.#table, this.#keyColumns.map(quote));
   }
 
@@ -110,6 +121,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
   }
 
   protected override async tearDown(): Promise<void> {
+    this.#bounds?.unregister(this.name);
     this.#sql = undefined;
   }
 
@@ -121,6 +133,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
   protected override async readPayload(key: K, now: number): Promise<StoredPayload | undefined> {
     const sql = this.#statements;
     const payload = await retryBusy(() => sql.selectPayload.get(now, ...key) as string | Buffer | undefined);
+    if (payload !== undefined) this.#bounds?.touch(this.name, key);
     return typeof payload === "string" || payload === undefined ? payload : asUint8Array(payload);
   }
 
@@ -129,6 +142,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     const row = await retryBusy(
       () => (now === undefined ? sql.selectAnyEntry.get(...key) : sql.selectEntry.get(now, ...key)) as Row | undefined,
     );
+    if (row !== undefined) this.#bounds?.touch(this.name, key);
     return row === undefined ? undefined : this.#toEntry(row);
   }
 
@@ -147,16 +161,32 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
       }
       return found;
     });
-    return rows.map((row) => this.#toEntry(row));
+    const entries = rows.map((row) => this.#toEntry(row));
+    for (const entry of entries) this.#bounds?.touch(this.name, entry.key);
+    return entries;
   }
 
   protected override async writeEntry(entry: CacheEntry<K>): Promise<void> {
     const sql = this.#statements;
+    const bounds = this.#bounds;
+    if (bounds?.bounded) {
+      if (bounds.accepts(entry)) await bounds.write(sql.transaction, () => sql.upsert.run(toRow(entry)));
+      return;
+    }
     await retryBusy(() => sql.upsert.run(toRow(entry)));
+    await bounds?.afterUnboundedWrite(sql.transaction);
   }
 
   protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
     const sql = this.#statements;
+    const bounds = this.#bounds;
+    if (bounds?.bounded) {
+      const kept = entries.filter((entry) => bounds.accepts(entry));
+      await bounds.write(sql.transaction, () => {
+        for (const entry of kept) sql.upsert.run(toRow(entry));
+      });
+      return;
+    }
     // One immediate transaction around one prepared upsert: measured faster here than multi-row
     // INSERTs, which must bind every row's values at once.
     await retryBusy(() =>
@@ -164,6 +194,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
         for (const entry of entries) sql.upsert.run(toRow(entry));
       }),
     );
+    await bounds?.afterUnboundedWrite(sql.transaction);
   }
 
   protected async removeEntries(keys: readonly K[]): Promise<number> {

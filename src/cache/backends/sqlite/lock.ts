@@ -1,0 +1,67 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { StoreLocks } from "../../single-flight.js";
+import { retryBusy } from "./busy.js";
+import type { SQLiteDatabase as Database, SQLiteStatement as Statement } from "./database.js";
+import { quote } from "./sql.js";
+
+/** One row per key being fetched: who holds it, and until when. */
+export const LOCK_TABLE = "requestful_locks";
+
+/** The first pause between two looks at a lock, doubled each time up to {@link MAX_PAUSE_MS}. */
+const FIRST_PAUSE_MS = 5;
+const MAX_PAUSE_MS = 50;
+
+/**
+ * Locks with a lease in a table of the SQLite file: taking one is an upsert that only overwrites an
+ * expired row, releasing deletes the row if the token still holds it, and waiting looks at the row
+ * with a short back-off (5 ms, doubling to 50 ms): a read of one indexed row, which never blocks a writer.
+ */
+export class SQLiteLocks implements StoreLocks {
+  readonly #db: Database;
+  #statements: { acquire: Statement; release: Statement; look: Statement } | undefined;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** The statements, with the lock table created on first use (a file that never locks never has it). */
+  get #sql(): { acquire: Statement; release: Statement; look: Statement } {
+    if (this.#statements !== undefined) return this.#statements;
+    const db = this.#db;
+    const table = quote(LOCK_TABLE);
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${table} ("id" TEXT PRIMARY KEY, "token" TEXT NOT NULL, "expires_at" INTEGER NOT NULL)`,
+    );
+    this.#statements = {
+      acquire: db.prepare(
+        `INSERT INTO ${table} ("id", "token", "expires_at") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET ` +
+          `"token" = excluded."token", "expires_at" = excluded."expires_at" WHERE ${table}."expires_at" <= ?`,
+      ),
+      release: db.prepare(`DELETE FROM ${table} WHERE "id" = ? AND "token" = ?`),
+      look: db.prepare(`SELECT "token", "expires_at" FROM ${table} WHERE "id" = ?`).raw(),
+    };
+    return this.#statements;
+  }
+
+  async acquire(id: string, token: string, lease: number): Promise<boolean> {
+    const now = Date.now();
+    return (await retryBusy(() => this.#sql.acquire.run(id, token, now + lease, now).changes)) === 1;
+  }
+
+  async release(id: string, token: string): Promise<void> {
+    await retryBusy(() => this.#sql.release.run(id, token));
+  }
+
+  async waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<void> {
+    let holder: string | undefined;
+    for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
+      const row = (await retryBusy(() => this.#sql.look.get(id))) as [string, number] | undefined;
+      if (row === undefined || row[1] <= Date.now()) return;
+      if (holder === undefined) holder = row[0];
+      else if (row[0] !== holder) return; // released, and taken again by another process
+      const left = until - Date.now();
+      if (left <= 0) return;
+      await sleep(Math.min(pause, left), undefined, signal === undefined ? undefined : { signal });
+    }
+  }
+}

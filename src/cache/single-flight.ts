@@ -1,0 +1,134 @@
+import { randomBytes } from "node:crypto";
+import { describeValue } from "../describe.js";
+import type { Key } from "../types.js";
+import type { CacheEntry } from "./entry.js";
+import { keyId } from "./key.js";
+import type { ResponseRepository } from "./repository.js";
+
+/**
+ * Locks per key that every process sharing a store sees: what a backend implements for
+ * {@link ResponseCache.fill}. Leases are in wall-clock milliseconds.
+ */
+export interface StoreLocks {
+  /** Takes the lock on `id` for `lease` milliseconds; resolves to `true` if it was free (or its lease was over). */
+  acquire(id: string, token: string, lease: number): Promise<boolean>;
+  /** Releases the lock on `id` if `token` still holds it, and wakes those who wait for it. */
+  release(id: string, token: string): Promise<void>;
+  /**
+   * Resolves once the lock on `id` is released or its lease is over, or at `until` (epoch
+   * milliseconds), whichever comes first; rejects with the signal's reason when it aborts.
+   */
+  waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<void>;
+}
+
+/** Options of {@link ResponseCache.fill}. */
+export interface FillOptions {
+  /**
+   * How long the fetching process holds the key, in milliseconds: past it, those waiting fetch
+   * for themselves, and another process may take the lock.
+   * @default 10_000
+   * @example { lease: 30_000 }
+   */
+  lease?: number;
+  /**
+   * The longest a process waits for another one's entry, in milliseconds.
+   * @default the lease
+   * @example { wait: 5_000 }
+   */
+  wait?: number;
+  /**
+   * Stops waiting: `fill` rejects with the signal's reason.
+   * @default undefined
+   * @example { signal: AbortSignal.timeout(2_000) }
+   */
+  signal?: AbortSignal | undefined;
+  /**
+   * Called with an error of the lock (the store failed): `fill` then fails open, as if there were no lock.
+   * @default undefined
+   * @example { onError: (error) => log.warn(error) }
+   */
+  onError?: ((error: unknown) => void) | undefined;
+}
+
+/**
+ * What {@link ResponseCache.fill} found: the entry another process stored while this one waited
+ * (`filled`), or the go-ahead to fetch and store (`fetch`), after which the caller calls
+ * `release()` — `locked` says whether other processes wait for it meanwhile.
+ */
+export type FillTicket<K extends Key = Key> =
+  | { readonly state: "filled"; readonly entry: CacheEntry<K> }
+  | { readonly state: "fetch"; readonly locked: boolean; release(): Promise<void> };
+
+/** The default lease of a fill lock. */
+export const DEFAULT_FILL_LEASE = 10_000;
+
+const UNLOCKED: FillTicket<never> = Object.freeze({ state: "fetch", locked: false, release: async () => {} });
+
+/** The lock id of a key: the repository's name and the key's id. */
+export function fillId(repository: string, key: Key): string {
+  return `${repository}\0${keyId(key)}`;
+}
+
+/** {@link ResponseCache.fill}, over a backend's locks. */
+export async function fillEntry<K extends Key>(
+  locks: StoreLocks | undefined,
+  repository: ResponseRepository<K>,
+  key: K,
+  options: FillOptions = {},
+): Promise<FillTicket<K>> {
+  const { lease = DEFAULT_FILL_LEASE, signal, onError } = options;
+  const wait = options.wait ?? lease;
+  if (!Number.isSafeInteger(lease) || lease < 1) {
+    throw new RangeError(`lease must be a whole number of milliseconds, 1 or more, got ${describeValue(lease)}`);
+  }
+  if (!Number.isSafeInteger(wait) || wait < 0) {
+    throw new RangeError(`wait must be a whole number of milliseconds, 0 or more, got ${describeValue(wait)}`);
+  }
+  if (signal?.aborted) throw signal.reason;
+  if (locks === undefined) return UNLOCKED;
+  const id = fillId(repository.name, key);
+  const token = randomBytes(12).toString("base64url");
+  const failed = (error: unknown): FillTicket<K> => {
+    onError?.(error);
+    return UNLOCKED;
+  };
+  let acquired: boolean;
+  try {
+    acquired = await locks.acquire(id, token, lease);
+  } catch (error) {
+    return failed(error);
+  }
+  const release = () => locks.release(id, token).catch((error: unknown) => onError?.(error));
+  if (acquired) {
+    // The last holder may have stored the entry and let go between this process's miss and now.
+    const entry = await readQuietly(repository, key, onError);
+    if (entry !== undefined) {
+      await release();
+      return { state: "filled", entry };
+    }
+    return { state: "fetch", locked: true, release };
+  }
+  try {
+    await locks.waitForRelease(id, Date.now() + wait, signal);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    return failed(error);
+  }
+  const entry = await readQuietly(repository, key, onError);
+  // Released with nothing stored (the response was not storable, or the fetch failed), a lease that
+  // ran out, or a wait that did: this process fetches for itself, without making others wait.
+  return entry === undefined ? UNLOCKED : { state: "filled", entry };
+}
+
+async function readQuietly<K extends Key>(
+  repository: ResponseRepository<K>,
+  key: K,
+  onError: ((error: unknown) => void) | undefined,
+): Promise<CacheEntry<K> | undefined> {
+  try {
+    return await repository.getEntry(key);
+  } catch (error) {
+    onError?.(error);
+    return undefined;
+  }
+}

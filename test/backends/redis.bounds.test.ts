@@ -1,0 +1,117 @@
+/**
+ * Bounds of the Redis backend: the conformance suite on the shared server (own prefixes), then a
+ * redis-server of our own with maxmemory and allkeys-lru, which evicts entries behind the cache's back.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeEntry } from "../../src/cache/backends/redis/codec.js";
+import { defineSettings, type Key, keyId, RedisCache } from "../../src/index.js";
+import { describeBoundsConformance } from "../conformance/bounds.js";
+import { freePort } from "../helpers/net.js";
+import { pingRedis, REDIS_URL, removePrefix, uniquePrefix } from "../helpers/redis.js";
+
+const unavailable = await pingRedis();
+let prefix = uniquePrefix();
+const shared = uniquePrefix();
+
+describeBoundsConformance({
+  name: "redis",
+  skip: unavailable === undefined ? undefined : `no Redis at ${REDIS_URL} (${unavailable})`,
+  makeCache: async (options) => RedisCache.connect(REDIS_URL, { ...options, prefix }),
+  location: async () => ({ value: REDIS_URL, options: { prefix: shared, timeout: 10_000 } }),
+  cleanup: async () => {
+    await removePrefix(prefix);
+    await removePrefix(shared);
+    prefix = uniquePrefix();
+  },
+  // Each write and its eviction run in one script: Redis runs one script at a time.
+  slack: { entries: 0, bytes: 0 },
+  perRepository: true,
+  retentionByServerClock: true,
+  sizeOf: (entry) => encodeEntry(entry).byteLength + Buffer.byteLength(keyId(entry.key)),
+});
+
+const hasServer = await new Promise<boolean>((resolve) => {
+  const probe = spawn("redis-server", ["--version"], { stdio: "ignore" });
+  probe.on("error", () => resolve(false));
+  probe.on("exit", (code) => resolve(code === 0));
+});
+if (!hasServer) console.warn("[redis bounds] skipping the maxmemory test: redis-server is not installed");
+
+describe.skipIf(!hasServer)("Redis: a server that evicts keys by itself (maxmemory, allkeys-lru)", () => {
+  let server: ChildProcess;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await freePort();
+    server = spawn(
+      "redis-server",
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--maxmemory",
+        "4mb",
+        "--maxmemory-policy",
+        "allkeys-lru",
+      ],
+      { stdio: "ignore" },
+    );
+    const until = Date.now() + 10_000;
+    while ((await pingRedis(port, "127.0.0.1", 200)) !== undefined) {
+      if (Date.now() > until) throw new Error("redis-server did not start");
+      await sleep(25);
+    }
+  });
+
+  afterAll(async () => {
+    const exited = once(server, "exit");
+    server.kill("SIGKILL");
+    await exited;
+  });
+
+  it("repairs an index that points at evicted entries, and keeps its counts true", { timeout: 60_000 }, async () => {
+    const cache = RedisCache.connect(`redis://127.0.0.1:${port}`, { maxEntries: 100_000, prefix: "lru" });
+    const repo = cache.createRepository(defineSettings({ name: "pages", fields: ["id"], getKey: () => [null] }));
+    await cache.connect();
+    const probe = new Redis(port, "127.0.0.1");
+    try {
+      const payload = "z".repeat(2_000);
+      for (let batch = 0; batch < 40; batch++) {
+        await repo.saveResponses(
+          Array.from({ length: 100 }, (_, i): [Key, string] => [["GET", `k${batch * 100 + i}`], payload]),
+        );
+      }
+      const evicted = Number((await probe.info("stats")).match(/evicted_keys:(\d+)/)?.[1]);
+      expect(evicted).toBeGreaterThan(0);
+      const left = (await probe.keys("lru:*:e:*")).length;
+      expect(left).toBeLessThan(4_000);
+      const counted = await repo.count();
+      const keys = await probe.keys("lru:*");
+      expect(counted, keys.filter((name) => !name.includes(":e:")).join(", ")).toBe(
+        (await probe.keys("lru:*:e:*")).length,
+      );
+      expect(counted).toBeLessThanOrEqual(left);
+      const usage = await cache.usage();
+      expect(usage.entries).toBe(counted);
+      let read = 0;
+      for await (const _ of repo.entries()) read++;
+      expect(read).toBe(counted);
+      // Writes go on, and the books stay true.
+      await repo.saveResponse([["GET", "after"], "written"]);
+      expect(await repo.getResponse(["GET", "after"])).toBe("written");
+      expect(await repo.count()).toBe((await probe.keys("lru:*:e:*")).length);
+    } finally {
+      probe.disconnect();
+      await cache.close();
+    }
+  });
+});
