@@ -7,6 +7,7 @@ import { defaultCacheLocation } from "../cache/location.js";
 import type { CachePolicy } from "../cache/repository.js";
 import type { FillTicket } from "../cache/single-flight.js";
 import { credentialPairs, DEFAULT_CREDENTIAL_PARAMS, redactUrl } from "../credentials.js";
+import { expiryAdder, MAX_EXPIRE } from "../duration.js";
 import { CacheError, PayloadHandlerError, RequestfulError } from "../errors.js";
 import { JSONPayloadHandler } from "../payload/json.js";
 import { StringPayloadHandler } from "../payload/string.js";
@@ -183,7 +184,9 @@ export class CachedSession implements AsyncDisposable {
     }
     const { matchHeaders, methods, credentialNames } = this.#options;
     const dropParams = credentialNames?.params ?? DEFAULT_CREDENTIAL_PARAMS;
-    this.#fallback = cache.createRepository(new HttpRepositorySettings({ matchHeaders, methods, dropParams }));
+    this.#fallback = cache.createRepository(new HttpRepositorySettings({ matchHeaders, methods, dropParams }), {
+      policy: "http",
+    });
     return cache;
   }
 
@@ -599,10 +602,7 @@ export class CachedSession implements AsyncDisposable {
     const now = repository.now();
     const decision = this.#storeDecision(routed, entry.status ?? 200, pairFields(merged), requestTime, now);
     const refreshed: CacheEntry = { ...entry, headers: JSON.stringify(merged), cachedAt: now };
-    if (decision.store) {
-      refreshed.meta = encodeMeta(decision.meta);
-      refreshed.expiresAt = this.#expiresAt(repository, decision, now);
-    }
+    if (decision.store) Object.assign(refreshed, this.#kept(routed, decision, now));
     if (routed.usable && this.#options.persist) {
       try {
         if (decision.store) await repository.saveEntries([refreshed]);
@@ -667,8 +667,7 @@ export class CachedSession implements AsyncDisposable {
         ...entry,
         headers: JSON.stringify(merged),
         cachedAt: now,
-        meta: encodeMeta(decision.meta),
-        expiresAt: this.#expiresAt(repository, decision, now),
+        ...this.#kept(routed, decision, now),
       };
       await repository.saveEntries([refreshed]);
       return;
@@ -828,7 +827,8 @@ export class CachedSession implements AsyncDisposable {
   ): StoreDecision {
     const repository = routed.repository;
     return decideStore({
-      policy: repository.policy,
+      // A URL rule or the request's own expire overrides the origin: the repository's expiry rules apply.
+      policy: routed.expire === undefined ? repository.policy : "expire",
       shared: this.#options.shared,
       method: routed.target.keyRequest.method,
       status,
@@ -846,7 +846,17 @@ export class CachedSession implements AsyncDisposable {
    * repository's `expire` (kept that long for validation and stale answers); in `"expire"`, the
    * repository's `expire`.
    */
-  #expiresAt(repository: AnyRepository, decision: StoreDecision & { store: true }, now: number): number {
+  /** The metadata and the expiry that a stored response is kept with. */
+  #kept(routed: Routed, decision: StoreDecision & { store: true }, now: number): { meta: string; expiresAt: number } {
+    const meta = routed.expire === undefined ? decision.meta : { ...decision.meta, f: decision.meta.f | Flag.Override };
+    return { meta: encodeMeta(meta), expiresAt: this.#expiresAt(routed, decision, now) };
+  }
+
+  #expiresAt(routed: Routed, decision: StoreDecision & { store: true }, now: number): number {
+    const { repository, expire } = routed;
+    if (expire !== undefined && expire !== false) {
+      return expire === "never" ? now + MAX_EXPIRE : expiryAdder(expire)(now);
+    }
     const retained = repository.expiresAtFrom(now);
     return repository.policy === "http" ? Math.max(decision.freshUntil, retained) : retained;
   }
@@ -856,7 +866,7 @@ export class CachedSession implements AsyncDisposable {
     let saved: boolean;
     try {
       const now = repository.now();
-      const options = { meta: encodeMeta(decision.meta), expiresAt: this.#expiresAt(repository, decision, now) };
+      const options = this.#kept(routed, decision, now);
       const head = { ...shared.head, url: this.#show(target, shared.head.url) };
       saved = await repository.saveResponseBytes(routed.key, head, shared.bytes, options);
     } catch (error) {
@@ -1100,7 +1110,7 @@ const STORE_ONLY: CachePlan = Object.freeze({ read: "none", onMiss: "network", s
  * lifetime, and only the response's validators and stale-while-revalidate carry over.
  */
 function freshnessOf(policy: CachePolicy, entry: CacheEntry, meta: Meta | undefined, now: number): Freshness {
-  if (policy === "http" && meta !== undefined) {
+  if (policy === "http" && meta !== undefined && (meta.f & Flag.Override) === 0) {
     return { age: Math.max(0, meta.a + now - meta.r), lifetime: meta.l, flags: meta.f, staleWhileRevalidate: meta.w };
   }
   return {

@@ -56,7 +56,20 @@ export function send(
   response.end(bytes);
 }
 
-export async function startServer(): Promise<TestServer> {
+/**
+ * Starts the server. `headers` are added to every default answer (say, a `Cache-Control` that
+ * makes the answers fresh for a cache that follows the origin's headers).
+ */
+export async function startServer(options: { headers?: Record<string, string> } = {}): Promise<TestServer> {
+  const fallback: Handler =
+    options.headers === undefined
+      ? defaultHandler
+      : (request, response, hit) =>
+          json(
+            response,
+            { path: request.url, hit },
+            { headers: { "x-hit": String(hit), etag: `"${hit}"`, ...options.headers } },
+          );
   const scripts = new Map<string, Handler>();
   const counts = new Map<string, number>();
   const arrivals: Arrival[] = [];
@@ -65,7 +78,7 @@ export async function startServer(): Promise<TestServer> {
     const hit = (counts.get(path) ?? 0) + 1;
     counts.set(path, hit);
     arrivals.push({ method: request.method ?? "GET", path, headers: request.headers });
-    const handler = scripts.get(path) ?? defaultHandler;
+    const handler = scripts.get(path) ?? fallback;
     Promise.resolve(handler(request, response, hit)).catch((error: unknown) => {
       response.destroy(error instanceof Error ? error : new Error(String(error)));
     });

@@ -28,7 +28,8 @@ const sessions: CachedSession[] = [];
 let unique = 0;
 
 beforeAll(async () => {
-  server = await startServer();
+  // The default repository follows the origin's caching headers: these answers are fresh for an hour.
+  server = await startServer({ headers: { "cache-control": "max-age=3600" } });
 });
 afterEach(async () => {
   for (const session of sessions.splice(0)) await session.close();
@@ -180,7 +181,9 @@ describe("credentials", () => {
     // The default answer echoes the path and query: these answer without the key in the body.
     for (const key of ["key-secret-1234", "key-secret-5678"]) {
       const path = new URL(url.replace("key-secret-1234", key));
-      server.on(`${path.pathname}${path.search}`, (_request, response, hit) => json(response, { hit }));
+      server.on(`${path.pathname}${path.search}`, (_request, response, hit) =>
+        json(response, { hit }, { headers: { "cache-control": "max-age=3600" } }),
+      );
     }
     const as = (token: string) => session.fetch(url, { headers: { authorization: `Bearer ${token}` } });
     expect(await (await as("token-alpha-secret")).json()).toMatchObject({ hit: 1 });
@@ -271,6 +274,42 @@ describe("expiry by URL", () => {
     expect(() => new UrlRules({ "api.example.com/v1?x=1": 5 })).toThrow(/no query/);
     expect(() => new UrlRules({ "**.example.com": 5 })).toThrow(/only be used in the path/);
     expect(() => new UrlRules({ "a.test": "soon" as never })).toThrow(/a duration, "never" or false/);
+  });
+
+  it("keeps a response as long as a rule or the request says, whatever the origin says (fake clock)", async () => {
+    let now = Date.UTC(2026, 0, 31, 12);
+    const cache = new MemoryCache({ now: () => now });
+    const session = track(
+      new CachedSession({
+        cache,
+        expireByUrl: { "127.0.0.1/ruled/**": { minutes: 5 }, "127.0.0.1/ruled/forever/*": "never" },
+      }),
+    );
+    const stale = (path: string) => {
+      server.on(path, (_request, response, hit) =>
+        json(response, { hit }, { headers: { "cache-control": "no-cache" } }),
+      );
+      return server.url(path);
+    };
+    const ruled = stale(`/ruled/${++unique}`);
+    const forever = stale(`/ruled/forever/${++unique}`);
+    const asked = stale(`/asked/${++unique}`);
+    await (await session.fetch(ruled)).arrayBuffer();
+    await (await session.fetch(forever)).arrayBuffer();
+    await (await session.fetch(asked, { expire: { seconds: 30 } })).arrayBuffer();
+    now += 20_000;
+    for (const url of [ruled, forever, asked]) expect(await session.fetch(url)).toBeInstanceOf(CachedResponse);
+    now += 20_000; // past the request's 30 s, within the rule's 5 minutes
+    const expired = await session.fetch(asked);
+    expect(expired).not.toBeInstanceOf(CachedResponse);
+    await expired.arrayBuffer();
+    expect(await session.fetch(ruled)).toBeInstanceOf(CachedResponse);
+    now += 5 * 60_000;
+    const past = await session.fetch(ruled);
+    expect(past).not.toBeInstanceOf(CachedResponse);
+    await past.arrayBuffer();
+    now += 365 * 86_400_000;
+    expect(await session.fetch(forever)).toBeInstanceOf(CachedResponse);
   });
 
   it("leaves uncached what a rule or the request says not to cache", async () => {

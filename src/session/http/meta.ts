@@ -17,6 +17,8 @@ export const Flag = {
   Validator: 8,
   /** The lifetime is heuristic (§4.2.2). */
   Heuristic: 16,
+  /** The freshness was set by the user (a URL rule or the request's own `expire`): `expiresAt` decides it. */
+  Override: 32,
 } as const;
 
 /** The stored metadata (short names: it is written with every entry). */
