@@ -79,6 +79,13 @@ export class Breaker {
     }
   }
 
+  /** Whether the cache is skipped now, without taking the probe's turn. */
+  blocked(): boolean {
+    if (this.#state === "closed") return false;
+    if (this.#state === "half-open") return this.#probing;
+    return this.#clock() - this.#openedAt < this.coolDown;
+  }
+
   /** The cache answered: the circuit closes. */
   success(): void {
     this.#failures = 0;

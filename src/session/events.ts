@@ -1,5 +1,6 @@
 import type { CachePolicy } from "../cache/repository.js";
 import type { Key } from "../types.js";
+import type { BreakerState, BreakerStats } from "./breaker.js";
 import type { CacheStatusKind } from "./http/cache-status.js";
 import type { NotStorableReason } from "./http/response.js";
 import type { RevalidateReason } from "./http/verdict.js";
@@ -92,6 +93,8 @@ export type SessionEvent =
   /** A network response that the request allowed to store was not stored. */
   | (Routed & { readonly type: "not-stored"; readonly reason: NotStoredReason })
   /** The cache failed; the request went on without it (or threw, in a strict session). */
+  /** The circuit breaker over the cache changed state: `open` skips the cache, `half-open` probes it, `closed` uses it. */
+  | { readonly type: "breaker"; readonly state: BreakerState }
   | (Base & {
       readonly type: "error";
       readonly repository: string | undefined;
@@ -128,6 +131,8 @@ export interface SessionStats {
   readonly total: Readonly<SessionCounters>;
   /** The requests that a repository's settings could key, by repository name. */
   readonly repositories: Readonly<Record<string, Readonly<SessionCounters>>>;
+  /** The circuit breaker over the cache, or `null` when the session has none. */
+  readonly breaker: BreakerStats | null;
 }
 
 /** Where a cache error came from, as given to `onError`. */

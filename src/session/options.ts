@@ -3,6 +3,7 @@ import { DEFAULT_METHODS } from "../cache/settings.js";
 import { DEFAULT_FILL_LEASE } from "../cache/single-flight.js";
 import type { CredentialNames } from "../credentials.js";
 import { describeValue } from "../describe.js";
+import { type BreakerOptions, checkBreaker } from "./breaker.js";
 import type { CacheErrorContext, SessionEvent } from "./events.js";
 import type { FetchCacheMode } from "./policy.js";
 import { checkUrlExpire, type UrlExpire, UrlRules } from "./url-rules.js";
@@ -152,6 +153,15 @@ export interface CachedSessionOptions {
    */
   staleIfError?: number;
   /**
+   * The circuit breaker over the cache: after `threshold` cache failures in a row (reads, writes,
+   * connections), requests skip the cache for `coolDown` milliseconds instead of each waiting for a
+   * backend that is down; then one request at a time probes it, and caching resumes by itself.
+   * `false` turns it off. Its state shows in `stats().breaker` and in `breaker` events.
+   * @default { threshold: 5, coolDown: 30_000 }
+   * @example { breaker: { threshold: 3, coolDown: 10_000 } }
+   */
+  breaker?: BreakerOptions | false;
+  /**
    * Called with every cache error, whether the request then fails open or (in a strict session) throws.
    * @default undefined
    * @example { onError: (error, { kind, url }) => metrics.increment(`cache.error.${kind}`) }
@@ -205,6 +215,7 @@ export interface ResolvedOptions {
   readonly maxEntrySize: number;
   readonly shared: boolean;
   readonly staleIfError: number;
+  readonly breaker: BreakerOptions | false;
   readonly onError: ((error: unknown, context: CacheErrorContext) => void) | undefined;
   readonly onEvent: ((event: SessionEvent) => void) | undefined;
   /** The logger given, `null` for none, or `undefined` for the default (once per kind). */
@@ -227,6 +238,7 @@ const KNOWN = new Set([
   "maxEntrySize",
   "shared",
   "staleIfError",
+  "breaker",
   "onError",
   "onEvent",
   "logger",
@@ -303,6 +315,7 @@ export function resolveOptions(options: CachedSessionOptions, env: string): Reso
     logger,
     singleFlight,
     singleFlightLease,
+    breaker: checkBreaker(options.breaker ?? {}),
   };
 }
 

@@ -40,6 +40,8 @@ export type BypassReason =
   | "no-key"
   /** The session's `expireByUrl` or the request's own `expire` says not to cache it (`false`). */
   | "expire-rule"
+  /** The circuit breaker is open: the cache failed again and again, and is skipped for a while. */
+  | "circuit-open"
   /** The request carries credentials that the session does not cache (see its `credentials` option). */
   | "credentials"
   /** A `default` request with a conditional header (If-None-Match, If-Modified-Since, ...). */

@@ -8,11 +8,12 @@ import type { CachePolicy } from "../cache/repository.js";
 import type { FillTicket } from "../cache/single-flight.js";
 import { credentialPairs, DEFAULT_CREDENTIAL_PARAMS, redactUrl } from "../credentials.js";
 import { expiryAdder, MAX_EXPIRE } from "../duration.js";
-import { CacheError, PayloadHandlerError, RequestfulError } from "../errors.js";
+import { CacheError, CacheTimeoutError, MissingDriverError, PayloadHandlerError, RequestfulError } from "../errors.js";
 import { JSONPayloadHandler } from "../payload/json.js";
 import { StringPayloadHandler } from "../payload/string.js";
 import type { Key, RequestDescriptor } from "../types.js";
 import { readBody } from "./body.js";
+import { Breaker } from "./breaker.js";
 import { CachedResponse } from "./cached-response.js";
 import { keysApart } from "./credential-rules.js";
 import {
@@ -126,6 +127,7 @@ export class CachedSession implements AsyncDisposable {
   readonly #total = newCounters();
   readonly #byRepository = new Map<string, SessionCounters>();
   readonly #warned = new Set<string>();
+  readonly #breaker: Breaker | undefined;
   #cache: ResponseCache | undefined;
   #opening: Promise<ResponseCache> | undefined;
   #fallback: AnyRepository | undefined;
@@ -139,6 +141,12 @@ export class CachedSession implements AsyncDisposable {
   constructor(options: CachedSessionOptions = {}) {
     this.#options = resolveOptions(options, defaultCacheLocation());
     const cache = this.#options.cache;
+    const breaker = this.#options.breaker;
+    if (breaker !== false) {
+      this.#breaker = new Breaker(breaker, (state) => {
+        if (this.#options.onEvent !== undefined) this.#emit({ type: "breaker", state });
+      });
+    }
     if (cache instanceof ResponseCache) this.#adopt(cache);
     this.fetch = (input, init) => this.#fetch(input, init);
   }
@@ -195,7 +203,7 @@ export class CachedSession implements AsyncDisposable {
     const repositories = Object.fromEntries(
       Array.from(this.#byRepository, ([name, counters]) => [name, { ...counters }]),
     );
-    return { total: { ...this.#total }, repositories };
+    return { total: { ...this.#total }, repositories, breaker: this.#breaker?.stats() ?? null };
   }
 
   /** Sets every counter back to zero. */
@@ -259,11 +267,16 @@ export class CachedSession implements AsyncDisposable {
       }
       this.#outcome("bypass", routed, bypass);
       if (plan.onMiss === "gateway-timeout") return gatewayTimeout(target);
-      if (!cache.connected) await this.#connect(routed);
+      if (this.#breaker?.blocked() === true) routed.usable = false;
+      else if (!cache.connected) await this.#connect(routed);
       return this.#fromNetwork(routed, plan, undefined);
     }
 
     let reason: MissReason = "no-entry";
+    if (this.#breaker !== undefined && !this.#breaker.allow()) {
+      // The cache failed again and again: skip it, without waiting for it, until the cool-down ends.
+      return this.#bypass(target, "circuit-open", routed.repository, routed.counters);
+    }
     if (cache.connected || (await this.#connect(routed))) {
       const repository = routed.repository;
       let entry: CacheEntry | undefined;
@@ -276,7 +289,10 @@ export class CachedSession implements AsyncDisposable {
         if (entry === undefined && repository.policy === "expire" && plan.read === "live") {
           entry = await repository.getEntry(routed.key, INCLUDE_EXPIRED);
         }
+        this.#breaker?.success();
       } catch (error) {
+        // A backend that missed its deadline once is not given a second one for the write.
+        if (error instanceof CacheTimeoutError) routed.usable = false;
         this.#failed("read", error, target, repository, routed.counters);
       }
       if (entry !== undefined) {
@@ -692,6 +708,8 @@ export class CachedSession implements AsyncDisposable {
       await this.cache.connect();
       return true;
     } catch (error) {
+      // A driver that is not installed is a configuration error, not an outage: never run uncached for it.
+      if (error instanceof MissingDriverError) throw error;
       this.#failed("connect", error, routed.target, routed.repository, routed.counters);
       routed.usable = false;
       return false;
@@ -873,6 +891,7 @@ export class CachedSession implements AsyncDisposable {
       this.#failed(error instanceof PayloadHandlerError ? "payload" : "write", error, target, repository, counters);
       return;
     }
+    this.#breaker?.success();
     if (!saved) return;
     this.#total.stores++;
     counters.stores++;
@@ -1025,6 +1044,7 @@ export class CachedSession implements AsyncDisposable {
     counters: SessionCounters | undefined,
   ): void {
     const error = asCacheError(kind, cause, repository);
+    if (kind === "connect" || kind === "read" || kind === "write" || kind === "lock") this.#breaker?.failure();
     this.#total.errors++;
     if (counters !== undefined) counters.errors++;
     const context: CacheErrorContext = { kind, url: this.#show(target), repository: repository?.name };

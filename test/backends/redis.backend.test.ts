@@ -451,6 +451,12 @@ describe("redis backend: without ioredis", () => {
       missingDriver: "ioredis",
       message: 'the Redis backend needs the "ioredis" package, which is not installed: npm install ioredis',
     };
-    expect(JSON.parse(stdout)).toEqual({ loaded: true, createError: hint, connectError: hint });
+    expect(JSON.parse(stdout)).toEqual({
+      loaded: true,
+      createError: hint,
+      connectError: hint,
+      sessionUrl: hint,
+      sessionCache: hint,
+    });
   });
 });
