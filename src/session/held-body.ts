@@ -67,6 +67,11 @@ export interface HeldReads<T extends Response> {
    * the stream already, or the body was read (so that the error is `Response`'s own).
    */
   take(response: T): string | Uint8Array | undefined;
+  /**
+   * The body's JSON value, parsed already by whoever held it (once: a second call gives nothing),
+   * so that `json()` need not parse the text again. Optional.
+   */
+  parsed?(response: T): { readonly value: unknown } | undefined;
   /** Whether `take` would give the held body. */
   holds(response: T): boolean;
 }
@@ -89,7 +94,9 @@ export function defineHeldReads<T extends Response>(prototype: T, reads: HeldRea
     }),
     json: method(function (this: T) {
       const held = reads.take(this);
-      return held === undefined ? responseJson.call(this) : parsed(textOf(held));
+      if (held === undefined) return responseJson.call(this);
+      const known = reads.parsed?.(this);
+      return known === undefined ? parsed(textOf(held)) : Promise.resolve(known.value);
     }),
     arrayBuffer: method(function (this: T) {
       const held = reads.take(this);

@@ -9,12 +9,13 @@ import type { FillTicket } from "../cache/single-flight.js";
 import { credentialPairs, DEFAULT_CREDENTIAL_PARAMS, redactUrl } from "../credentials.js";
 import { expiryAdder, MAX_EXPIRE } from "../duration.js";
 import { CacheError, CacheTimeoutError, MissingDriverError, PayloadHandlerError, RequestfulError } from "../errors.js";
+import { BytesPayloadHandler } from "../payload/bytes.js";
 import { JSONPayloadHandler } from "../payload/json.js";
 import { StringPayloadHandler } from "../payload/string.js";
 import type { Key, RequestDescriptor } from "../types.js";
 import { readBody } from "./body.js";
 import { Breaker } from "./breaker.js";
-import { CachedResponse } from "./cached-response.js";
+import { CachedResponse, type CachedResponseInit } from "./cached-response.js";
 import { keysApart } from "./credential-rules.js";
 import {
   type CacheErrorContext,
@@ -552,7 +553,16 @@ export class CachedSession implements AsyncDisposable {
       let shown =
         entry.url !== null && entry.url !== url && entry.url === this.#show(target) ? { ...entry, url } : entry;
       if (routed.head) shown = { ...shown, key: ["HEAD", ...shown.key.slice(1)] as Key };
-      return new CachedResponse(shown, { url, contentType, now, headers, stale: status === "stale" });
+      const init: CachedResponseInit = { url, contentType, now, headers, stale: status === "stale" };
+      let parsedJson: { value: unknown } | undefined;
+      try {
+        parsedJson = checkPayload(repository, entry);
+      } catch (error) {
+        // A payload that no longer deserializes is no answer: a miss, whose response replaces it.
+        this.#failed("payload", error, target, repository, routed.counters);
+        return undefined;
+      }
+      return new CachedResponse(shown, parsedJson === undefined ? init : { ...init, parsedJson });
     } catch (error) {
       this.#failed("entry", error, target, repository, routed.counters);
       return undefined;
@@ -1175,6 +1185,18 @@ async function discard(response: Response): Promise<void> {
   } catch {
     // Nothing to keep from a body no one reads.
   }
+}
+
+/**
+ * Checks a stored payload through its repository's payload handler before it answers, and gives the
+ * JSON value where the handler parsed one, so that the caller's `json()` does not parse it again.
+ * Bytes need no check; a handler without a synchronous form is trusted.
+ */
+function checkPayload(repository: AnyRepository, entry: CacheEntry): { value: unknown } | undefined {
+  const handler = repository.settings.payloadHandler;
+  if (handler instanceof BytesPayloadHandler || handler.deserializeSync === undefined) return undefined;
+  const value: unknown = handler.deserializeSync(entry.payload);
+  return handler instanceof JSONPayloadHandler ? { value } : undefined;
 }
 
 function unrouted(
