@@ -14,11 +14,13 @@ export interface EntryFilter {
   /**
    * A glob that the whole stored URL must match: `*` for any run of characters, `?` for one.
    * Entries saved without a URL never match.
+   * @default undefined (every URL)
    * @example "https://api.example.com/v1/tracks/*"
    */
   match?: string;
   /**
    * Only entries cached before this instant (epoch milliseconds).
+   * @default undefined (any instant)
    * @example Date.now() - 86_400_000
    */
   cachedBefore?: number;
@@ -50,11 +52,13 @@ export interface BatchOptions {
   batchSize?: number;
   /**
    * Stops the work between two batches; what was done stays done, nothing is half-written.
+   * @default undefined (runs to its end)
    * @example AbortSignal.timeout(60_000)
    */
   signal?: AbortSignal;
   /**
    * Told after every batch how far the work has gone.
+   * @default undefined
    * @example ({ done, total }) => console.log(`${done}/${total}`)
    */
   onProgress?: (progress: Progress) => void;
@@ -65,6 +69,7 @@ export interface VerifyOptions extends BatchOptions {
   /**
    * Removes the entries that fail.
    * @default false
+   * @example { fix: true }
    */
   fix?: boolean;
 }

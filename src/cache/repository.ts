@@ -944,8 +944,11 @@ function checkMeta(meta: unknown): string | null {
 }
 
 function checkInstant(value: unknown, name: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) {
+  if (typeof value !== "number") {
     throw new TypeError(`${name} must be an instant in epoch milliseconds, got ${describeValue(value)}`);
+  }
+  if (!Number.isFinite(value)) {
+    throw new RangeError(`${name} must be a finite instant in epoch milliseconds, got ${describeValue(value)}`);
   }
   return value;
 }

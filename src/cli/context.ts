@@ -3,6 +3,8 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AnyRepository, CacheOptions } from "../cache/cache.js";
 import { ResponseCache } from "../cache/cache.js";
+// ResponseCache.create maps a path or URL to a backend once the factory has installed itself.
+import "../cache/factory.js";
 import { defaultCacheLocation } from "../cache/location.js";
 import { redactUrl } from "../credentials.js";
 import { type Paint, painter } from "./format.js";
@@ -60,8 +62,10 @@ export class Context {
           "(a path, sqlite:, redis:// or postgres:// URL) or the REQUESTFUL_CACHE environment variable",
       );
     }
-    const settings: Record<string, unknown> = { timeout: SERVER_TIMEOUT };
     let location = path ?? this.location;
+    // A server gets longer deadlines than an application's: a person waits on whole scans.
+    const server = path === undefined && /^(rediss?|postgres(ql)?):/i.test(location);
+    const settings: Record<string, unknown> = server ? { timeout: SERVER_TIMEOUT } : {};
     if (/^rediss?:/i.test(location)) {
       // The key prefix rides in the URL, as PostgreSQL's schema does: redis://host/0?prefix=myapp
       const url = new URL(location);

@@ -1,5 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { type AnyRepository, ResponseCache } from "../cache/cache.js";
+// ResponseCache.create (a session given a path or URL) maps it to a backend once the factory has installed itself.
+import "../cache/factory.js";
 import type { CacheEntry } from "../cache/entry.js";
 import { HTTP_REPOSITORY, HttpRepositorySettings } from "../cache/http-settings.js";
 import { keyId } from "../cache/key.js";

@@ -50,9 +50,9 @@ describe("SQLite: opening", () => {
     expect(() => new SQLiteCache("")).toThrow(TypeError);
     expect(() => new SQLiteCache("x", { busyTimeout: -1 })).toThrow(/busyTimeout/);
     expect(() => new SQLiteCache("x", { synchronous: "off" as never })).toThrow(/synchronous/);
-    expect(() => new SQLiteCache("x", { maxBytes: 1_000 } as never)).toThrow(TypeError);
-    expect(() => new SQLiteCache("x", { maxBytes: 1_000 } as never)).toThrow(
-      /SQLiteCache has no option "maxBytes"; expected .*expire.*busyTimeout, synchronous/,
+    expect(() => new SQLiteCache("x", { maxSize: 1_000 } as never)).toThrow(TypeError);
+    expect(() => new SQLiteCache("x", { maxSize: 1_000 } as never)).toThrow(
+      /SQLiteCache has no option "maxSize"; expected .*expire.*busyTimeout, synchronous/,
     );
   });
 
