@@ -38,7 +38,9 @@ export type NotStoredReason =
   /** The body failed part way. */
   | "incomplete"
   /** The response has no readable WHATWG body stream (a custom `fetch` returned something else). */
-  | "unreadable";
+  | "unreadable"
+  /** A stream of events (`text/event-stream`), which has no end to store. */
+  | "event-stream";
 
 interface Base {
   /** The URL of the request. */

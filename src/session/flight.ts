@@ -58,9 +58,22 @@ function decodedHeaders(headers: [string, string][], length: number): [string, s
   return kept;
 }
 
+/**
+ * The status and headers of a network response as the session hands it to its caller while the
+ * body streams: the origin's fields but those of the connection, and its cookies.
+ */
+export function callerInit(response: Response): ResponseInit {
+  const headers = headersToStore(response.headers);
+  const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
+  for (const cookie of cookies) headers.push(["set-cookie", cookie]);
+  return { status: response.status, statusText: response.statusText, headers };
+}
+
 /** One network request in flight, that identical requests wait for. */
 export class Flight {
   waiters = 0;
+  /** Settles once the body of the response is recorded (and stored): until then, the flight stays. */
+  recording: Promise<void> | undefined;
   readonly promise: Promise<Shared | undefined>;
   #resolve: ((shared: Shared | undefined) => void) | undefined;
 

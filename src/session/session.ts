@@ -15,7 +15,6 @@ import { BytesPayloadHandler } from "../payload/bytes.js";
 import { JSONPayloadHandler } from "../payload/json.js";
 import { StringPayloadHandler } from "../payload/string.js";
 import type { Key, RequestDescriptor } from "../types.js";
-import { readBody } from "./body.js";
 import { Breaker } from "./breaker.js";
 import { CachedResponse, type CachedResponseInit } from "./cached-response.js";
 import { keysApart } from "./credential-rules.js";
@@ -30,7 +29,7 @@ import {
   type SessionEvent,
   type SessionStats,
 } from "./events.js";
-import { Flight, Shared, untilAborted } from "./flight.js";
+import { callerInit, Flight, Shared, untilAborted } from "./flight.js";
 import {
   byteRange,
   type CacheStatusKind,
@@ -73,6 +72,7 @@ import {
   planRequest,
 } from "./policy.js";
 import { Reader } from "./reads.js";
+import { type Recorded, recordBody } from "./recording.js";
 import { type Target, toTarget } from "./target.js";
 import type { UrlExpire } from "./url-rules.js";
 
@@ -752,9 +752,14 @@ export class CachedSession implements AsyncDisposable {
       this.#outcome("miss", routed, reason);
       return await this.#fromNetwork(routed, plan, flight);
     } finally {
-      flight.settle(undefined);
-      if (this.#flights.get(id) === flight) this.#flights.delete(id);
-      if (ticket?.state === "fetch") await ticket.release();
+      // The flight lasts until the body is recorded and stored: a request that comes meanwhile joins it.
+      const land = async () => {
+        flight.settle(undefined);
+        if (this.#flights.get(id) === flight) this.#flights.delete(id);
+        if (ticket?.state === "fetch") await ticket.release();
+      };
+      if (flight.recording === undefined) await land();
+      else void flight.recording.then(land).catch(() => {});
     }
   }
 
@@ -827,24 +832,45 @@ export class CachedSession implements AsyncDisposable {
         else if (tooLarge) reason = "too-large";
       }
     }
+    // A stream of events has no end: never stored, never shared (RFC 9111 leaves it storable, but a
+    // response that never completes can be neither).
+    const eventStream = isEventStream(response.headers);
+    if (store && reason === undefined && eventStream) reason = "event-stream";
     const storing = store && reason === undefined;
-    const waited = flight !== undefined && flight.waiters > 0;
+    const waited = flight !== undefined && flight.waiters > 0 && !eventStream;
     if (!readable || tooLarge || !(storing || waited)) {
       if (reason !== undefined) this.#notStored(routed, reason);
       return response;
     }
 
-    const read = await readBody(response.body, limit);
-    if (!read.complete) {
-      if (storing) this.#notStored(routed, read.reason === "failed" ? "incomplete" : "too-large");
-      return new NetworkResponse(read.stream, copyInit(response), response.url || target.url.href, response.redirected);
+    // Fetch resolves at the head: so does the session. The caller streams the body while it is
+    // recorded; once it ends, it is handed to the waiters and stored, before the caller's stream closes.
+    let storeError: unknown;
+    const settle = async (recorded: Recorded): Promise<void> => {
+      if (!recorded.complete) {
+        flight?.settle(undefined); // the waiters make their own requests
+        if (storing) this.#notStored(routed, recorded.reason === "failed" ? "incomplete" : "too-large");
+        return;
+      }
+      const shared = new Shared(response, recorded.bytes, target.url.href);
+      flight?.settle(shared);
+      try {
+        if (storing && decision?.store === true) await this.#store(routed, shared, decision);
+        else if (reason !== undefined) this.#notStored(routed, reason);
+      } catch (error) {
+        storeError = error; // a strict session's cache error
+      }
+    };
+    let recorded!: () => void;
+    const done = new Promise<void>((resolve) => (recorded = resolve));
+    if (flight !== undefined) flight.recording = done;
+    const stream = recordBody(response.body, limit, (result) => settle(result).finally(recorded));
+    // A strict session rejects on a cache error: it waits for the store before it answers.
+    if (this.#options.strict && storing) {
+      await done;
+      if (storeError !== undefined) throw storeError;
     }
-    // A private cache replays the cookies its one user was given; a shared one never stores them.
-    const shared = new Shared(response, read.bytes, target.url.href);
-    flight?.settle(shared);
-    if (storing && decision?.store === true) await this.#store(routed, shared, decision);
-    else if (reason !== undefined) this.#notStored(routed, reason);
-    return shared.response(true);
+    return new NetworkResponse(stream, callerInit(response), response.url || target.url.href, response.redirected);
   }
 
   /** Whether the repository's policy stores a response (RFC 9111 §3), and what a hit will need. */
@@ -1197,6 +1223,7 @@ async function discard(response: Response): Promise<void> {
 function checkPayload(repository: AnyRepository, entry: CacheEntry): { value: unknown } | undefined {
   const handler = repository.settings.payloadHandler;
   if (handler instanceof BytesPayloadHandler || handler.deserializeSync === undefined) return undefined;
+  if (typeof entry.payload !== "string" && !(entry.payload instanceof Uint8Array)) return undefined; // the response says
   const value: unknown = handler.deserializeSync(entry.payload);
   return handler instanceof JSONPayloadHandler ? { value } : undefined;
 }
@@ -1231,8 +1258,9 @@ function contentTypeOf(repository: AnyRepository): string | null {
   return null;
 }
 
-function copyInit(response: Response): ResponseInit {
-  return { status: response.status, statusText: response.statusText, headers: response.headers };
+/** Whether a response is a stream of server-sent events (`text/event-stream`). */
+function isEventStream(headers: Headers): boolean {
+  return headers.get("content-type")?.trim().toLowerCase().startsWith("text/event-stream") === true;
 }
 
 function gatewayTimeout(target: Target): Response {

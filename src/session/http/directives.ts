@@ -104,7 +104,7 @@ export function fieldNames(value: string): string[] {
 
 /** An sf-dictionary member (RFC 8941 §3.2): a key, then a bare item or a boolean, then parameters. */
 const SF_MEMBER =
-  /^[a-z*][a-z0-9_\-.*]*(?:=(?:-?\d{1,15}(?:\.\d{1,3})?|"(?:[^"\\\x00-\x1f\x7f]|\\["\\])*"|[A-Za-z*][!#$%&'*+\-.^_`|~:/0-9A-Za-z]*|:[A-Za-z0-9+/=]*:|\?[01]))?(?:;.*)?$/;
+  /^[a-z*][a-z0-9_\-.*]*(?:=(?:-?\d{1,15}(?:\.\d{1,3})?|"(?:[ !#-[\]-~]|\\["\\])*"|[A-Za-z*][!#$%&'*+\-.^_`|~:/0-9A-Za-z]*|:[A-Za-z0-9+/=]*:|\?[01]))?(?:;.*)?$/;
 
 /**
  * Parses `CDN-Cache-Control` (RFC 9213 §2.1): a Structured Field Dictionary (RFC 8941) of the same
