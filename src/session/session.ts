@@ -957,13 +957,18 @@ export class CachedSession implements AsyncDisposable {
     for (const url of urls) {
       let repository: AnyRepository | undefined;
       try {
-        repository = this.cache.getRepositoryFromUrl(url);
+        repository = this.cache.getRepositoryFromUrl(url) ?? this.#fallback;
         if (repository === undefined) continue;
+        // The default repository keeps a caller's entries in a partition of its credentials: those go too.
+        const partitions: (string | undefined)[] = [undefined];
+        if (repository.settings instanceof HttpRepositorySettings && this.#options.credentials === "partition") {
+          const pairs = credentialPairs(target.headers, url, this.#options.credentialNames);
+          if (pairs.length > 0) partitions.push(await partitionOf(this.cache, pairs));
+        }
         const keys: Key[] = [];
-        for (const method of ["GET", "HEAD"]) {
-          const request: RequestDescriptor = { method, url };
-          if (target.headers !== undefined) request.headers = target.headers;
-          const key = repository.getKeyFromRequest(request);
+        for (const partition of partitions) {
+          const request = { method: "GET", url, headers: target.headers, partition };
+          const key = repository.getKeyFromRequest(request as RequestDescriptor);
           if (key !== undefined) keys.push(key);
         }
         if (keys.length > 0) await repository.deleteResponses(keys);

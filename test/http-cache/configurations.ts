@@ -6,7 +6,6 @@ import { join } from "node:path";
 import {
   CachedSession,
   type CachedSessionOptions,
-  defineSettings,
   type FetchFunction,
   MemoryCache,
   type ResponseCache,
@@ -87,18 +86,16 @@ export function detectFeatures(): SessionFeatures {
 }
 
 /**
- * The cache for one configuration, with one repository that takes every request, keyed by its
- * method and full URL: the suite gives each test its own URL, so one cache serves a whole run.
- * SQLite uses a real file in `folder`.
+ * The cache for one configuration, with no repository of its own: the session's default HTTP
+ * repository takes every request, keyed by its method and normalised URL, under the HTTP policy —
+ * what `new CachedSession()` does. SQLite uses a real file in `folder`.
  */
-export async function createCache(backend: Backend, folder: string, features: SessionFeatures): Promise<ResponseCache> {
-  // "url" is a reserved field name (the entry keeps the URL itself), so the key field is "href".
-  const settings = defineSettings({ name: "suite", fields: ["href"], getKey: ({ url }) => [url.href] });
+export async function createCache(
+  backend: Backend,
+  folder: string,
+  _features: SessionFeatures,
+): Promise<ResponseCache> {
   const cache = backend === "memory" ? new MemoryCache() : new SQLiteCache(join(folder, "suite.sqlite"));
-  // `policy` is passed only to a session that knows the HTTP rules; an older one would ignore it.
-  const options = features.shared ? { policy: "http" } : {};
-  const repository = cache.createRepository(settings, options as Parameters<ResponseCache["createRepository"]>[1]);
-  cache.repositoryGetter = () => repository;
   return cache.connect();
 }
 

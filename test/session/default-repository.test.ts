@@ -126,6 +126,23 @@ describe("a session with no repository of its own", () => {
     expect(server.count(new URL(uncachedHead).pathname)).toBe(2);
   });
 
+  it("drops the stored GET of a URL after a POST, PUT or DELETE to it succeeds, in the caller's partition too", async () => {
+    const session = track(new CachedSession({ cache: new MemoryCache() }));
+    for (const method of ["POST", "PUT", "DELETE"]) {
+      const url = server.url(`/changed/${++unique}`);
+      const asAlice = { headers: { authorization: "Bearer alice" } };
+      await (await session.fetch(url)).arrayBuffer();
+      await (await session.fetch(url, asAlice)).arrayBuffer();
+      expect(await session.fetch(url)).toBeInstanceOf(CachedResponse);
+      await (await session.fetch(url, { method, body: method === "DELETE" ? null : "x", ...asAlice })).arrayBuffer();
+      for (const init of [{}, asAlice]) {
+        const after = await session.fetch(url, init);
+        expect(after).not.toBeInstanceOf(CachedResponse);
+        await after.arrayBuffer();
+      }
+    }
+  });
+
   it("keys a POST by a digest of its body when told to cache POST", async () => {
     const session = track(new CachedSession({ cache: new MemoryCache(), methods: ["GET", "HEAD", "POST"] }));
     const url = server.url(`/search/${++unique}`);
@@ -160,7 +177,9 @@ describe("a session with no repository of its own", () => {
     const url = server.url(`/lang/${++unique}`);
     const get = (language: string) => session.fetch(url, { headers: { "accept-language": language } });
     await (await get("fr")).arrayBuffer();
-    expect(await get("en")).not.toBeInstanceOf(CachedResponse);
+    const english = await get("en");
+    expect(english).not.toBeInstanceOf(CachedResponse);
+    await english.arrayBuffer();
     expect(await get("fr")).toBeInstanceOf(CachedResponse);
   });
 
