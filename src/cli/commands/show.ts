@@ -1,6 +1,8 @@
 import type { AnyRepository } from "../../cache/cache.js";
 import type { CacheEntry } from "../../cache/entry.js";
-import { redactHeaders, redactUrl } from "../../credentials.js";
+import { HTTP_REPOSITORY, HttpRepositorySettings } from "../../cache/http-settings.js";
+import { DEFAULT_CREDENTIAL_PARAMS, redactHeaders, redactUrl } from "../../credentials.js";
+import type { Key, KeyPart } from "../../types.js";
 import type { Command } from "../command.js";
 import { REPOSITORY_OPTION, repositoryNames } from "../command.js";
 import type { Context } from "../context.js";
@@ -52,10 +54,20 @@ Options:
       } catch {
         throw new UsageError(`show takes a KEY as a JSON array or an absolute URL, got ${JSON.stringify(target)}`);
       }
+      const stored = redactUrl(target); // stored URLs have their credentials redacted
       for (const repository of repositories) {
-        // The URL as a glob matches itself (and maybe more): keep the exact matches.
-        for await (const entry of repository.list({ match: target })) {
-          if (entry.url === target) found.push({ repository, entry });
+        // The default HTTP repository's key is made from the URL alone: route it as a session would.
+        const key = defaultRepositoryKey(repository, target);
+        if (key !== undefined) {
+          const entry = await repository.getEntry(key, { includeExpired: true });
+          if (entry !== undefined) {
+            found.push({ repository, entry });
+            continue;
+          }
+        }
+        // The URL as a glob matches itself (and maybe more), in any partition: keep the exact matches.
+        for await (const entry of repository.list({ match: stored })) {
+          if (entry.url === stored) found.push({ repository, entry });
         }
       }
     }
@@ -165,6 +177,8 @@ async function explainMiss(context: Context, target: string, repositories: AnyRe
   for (const repository of repositories) {
     const fields = ["method", ...repository.settings.fields].join(", ");
     text += `  ${repository.name}: keyed by (${fields}), ${await repository.count()} entries\n`;
+    const key = target.startsWith("[") ? undefined : defaultRepositoryKey(repository, target);
+    if (key !== undefined) text += `    a GET of this URL without credentials is keyed ${JSON.stringify(key)}\n`;
   }
   if (!target.startsWith("[")) {
     text +=
@@ -173,3 +187,16 @@ async function explainMiss(context: Context, target: string, repositories: AnyRe
   }
   context.terminal.stderr.write(text);
 }
+
+/**
+ * The key a session gives a GET of `url` without credentials in the default HTTP repository, or
+ * `undefined` when the repository is not one (its key is the application's code, not data).
+ */
+function defaultRepositoryKey(repository: AnyRepository, url: string): Key | undefined {
+  if (repository.name !== HTTP_REPOSITORY || repository.settings.fields.join() !== HTTP_FIELDS) return undefined;
+  const settings = new HttpRepositorySettings({ dropParams: DEFAULT_CREDENTIAL_PARAMS });
+  const parts = settings.getKey({ method: "GET", url: new URL(url), headers: new Headers() });
+  return ["GET", ...(parts as KeyPart[])] as Key;
+}
+
+const HTTP_FIELDS = new HttpRepositorySettings().fields.join();
