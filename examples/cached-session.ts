@@ -27,7 +27,8 @@ cache.createRepository(tracks, { expire: { days: 1 } });
 
 await using session = new CachedSession({ cache });
 const url = `${api.url}/v1/tracks/${catalogue.tracks[0]?.id}`;
-const first = await session.fetch(url); // the network; stored
+const first = await session.fetch(url); // the network: it resolves at the head, as fetch does
+await first.json(); // the body is stored by the time it has been read
 const again = await session.fetch(url); // the cache
 console.log(first instanceof CachedResponse, again instanceof CachedResponse); // false true
 console.log(again.status, again.headers.get("content-type"), again.url === url); // the origin's

@@ -145,6 +145,7 @@ export function describeFillConformance(target: FillTarget): void {
         const response = await session.fetch(`${origin.origin}/items/0`);
         const waited = Date.now() - lockedAt;
         expect(response.status).toBe(200);
+        await response.arrayBuffer(); // the body's stream closes once the entry is stored
         expect(origin.count("/items/0") - before).toBe(1);
         expect(waited).toBeLessThan(lease + 1_500);
         expect(await items.contains(new Request(`${origin.origin}/items/0`))).toBe(true);
