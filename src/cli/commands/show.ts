@@ -65,9 +65,9 @@ Options:
             continue;
           }
         }
-        // The URL as a glob matches itself (and maybe more), in any partition: keep the exact matches.
-        for await (const entry of repository.list({ match: stored })) {
-          if (entry.url === stored) found.push({ repository, entry });
+        // Entries saved from the URL, in any partition: stored as it is, or with its credentials redacted.
+        for await (const entry of repository.list()) {
+          if (entry.url === target || entry.url === stored) found.push({ repository, entry });
         }
       }
     }
