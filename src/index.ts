@@ -13,6 +13,7 @@ export {
   credentialPairs,
   DEFAULT_CREDENTIAL_HEADERS,
   DEFAULT_CREDENTIAL_PARAMS,
+  type HeaderSource,
   hasCredentials,
   REDACTED,
   redactHeaders,

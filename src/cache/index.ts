@@ -9,6 +9,7 @@ export {
   type ListOptions,
   type Progress,
   type RepositoryStats,
+  type ResolvedFilter,
   type VerifyOptions,
   type VerifyReport,
 } from "./admin.js";

@@ -1,13 +1,19 @@
+export type { BreakerOptions, BreakerState, BreakerStats } from "./breaker.js";
 export { CachedResponse, type CachedResponseFromInit, type CachedResponseInit } from "./cached-response.js";
 export type {
   CacheErrorContext,
   CacheErrorKind,
+  HitDecision,
+  MissReason,
   NotStoredReason,
   SessionCounters,
   SessionEvent,
   SessionEventType,
   SessionStats,
 } from "./events.js";
+export type { CacheStatusKind } from "./http/cache-status.js";
+export type { NotStorableReason } from "./http/response.js";
+export type { RevalidateReason } from "./http/verdict.js";
 export {
   type CachedRequestInit,
   type CachedSessionOptions,
