@@ -458,6 +458,18 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     return entry !== undefined && this.#writeOne(entry);
   }
 
+  /** Writes distinct entries in one transaction or pipeline; resolves to how many. */
+  async #writeMany(byId: Map<string, CacheEntry<K>>): Promise<number> {
+    if (byId.size === 0) return 0;
+    if (this.#state !== "ready") await this.#ensureReady();
+    try {
+      await this.writeEntries([...byId.values()]);
+    } catch (error) {
+      throw this.#wrap(error, "write to");
+    }
+    return byId.size;
+  }
+
   async #writeOne(entry: CacheEntry<K>): Promise<true> {
     if (this.#state !== "ready") await this.#ensureReady();
     try {
@@ -526,14 +538,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       byId.delete(id);
       byId.set(id, checked);
     }
-    if (byId.size === 0) return 0;
-    if (this.#state !== "ready") await this.#ensureReady();
-    try {
-      await this.writeEntries([...byId.values()]);
-    } catch (error) {
-      throw this.#wrap(error, "write to");
-    }
-    return byId.size;
+    return this.#writeMany(byId);
   }
 
   /** The entry for a response's head and body bytes; the payload handler takes the bytes exactly as they came. */
@@ -576,14 +581,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
       byId.delete(id);
       byId.set(id, entry);
     }
-    if (byId.size === 0) return 0;
-    if (this.#state !== "ready") await this.#ensureReady();
-    try {
-      await this.writeEntries([...byId.values()]);
-    } catch (error) {
-      throw this.#wrap(error, "write to");
-    }
-    return byId.size;
+    return this.#writeMany(byId);
   }
 
   /** Deletes the entry for a request or key; resolves to whether there was one. */
