@@ -4,9 +4,6 @@
  * retention without `clear`, exact usage, and four processes writing at once within the documented
  * slack. A backend's test file calls `describeBoundsConformance`.
  */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -19,6 +16,7 @@ import {
   ResponseCache,
   type StoreUsage,
 } from "../../src/index.js";
+import { startWorker } from "../helpers/worker.js";
 import { BOUND_WORKERS, boundSettings, MAX_BYTES, MAX_ENTRIES } from "./bounds-plan.js";
 
 /** A cache with bounds, and what it holds as counted against them. */
@@ -43,7 +41,6 @@ export interface BoundsTarget {
 }
 
 const START = Date.UTC(2026, 0, 31, 12, 0, 0);
-const root = join(import.meta.dirname, "..", "..");
 const settings = () => defineSettings({ name: "pages", fields: ["id"], getKey: () => [null] });
 const key = (id: string): Key => ["GET", id];
 
@@ -201,8 +198,10 @@ export function describeBoundsConformance(target: BoundsTarget): void {
       const repo = cache.createRepository(boundSettings()) as AnyRepository;
       await cache.connect();
       const startAt = Date.now() + 4_000;
-      const workers = Array.from({ length: BOUND_WORKERS }, (_, worker) =>
-        runWorker(JSON.stringify(location), worker, startAt),
+      const workers = Array.from(
+        { length: BOUND_WORKERS },
+        (_, worker) =>
+          startWorker("bounds-worker.ts", [JSON.stringify(location), String(worker), String(startAt)]).done,
       );
       let done = false;
       const all = Promise.all(workers).finally(() => {
@@ -231,22 +230,4 @@ export function describeBoundsConformance(target: BoundsTarget): void {
       expect(usage).toEqual(await actualUsage([repo], target.sizeOf));
     });
   });
-}
-
-async function runWorker(location: string, worker: number, startAt: number) {
-  const child = spawn(
-    join(root, "node_modules", ".bin", "tsx"),
-    [join(root, "test", "workers", "bounds-worker.ts"), location, String(worker), String(startAt)],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (data) => {
-    stdout += data;
-  });
-  child.stderr.on("data", (data) => {
-    stderr += data;
-  });
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code, stdout, stderr };
 }

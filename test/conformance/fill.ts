@@ -4,9 +4,6 @@
  * killed with SIGKILL leaves the waiters to fetch once its lease is over; a waiter's abort signal
  * is honoured; a lock released with nothing stored lets the waiter fetch at once.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AnyRepository,
@@ -16,6 +13,7 @@ import {
   repositoryByPathSegment,
 } from "../../src/index.js";
 import { json, startServer, type TestServer } from "../helpers/http-server.js";
+import { startWorker } from "../helpers/worker.js";
 import { itemSettings } from "./fill-plan.js";
 
 export interface FillTarget {
@@ -28,31 +26,6 @@ export interface FillTarget {
 
 const WORKERS = 4;
 const URLS = 50;
-const root = join(import.meta.dirname, "..", "..");
-
-function worker(args: string[]): {
-  child: ChildProcess;
-  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
-} {
-  const child = spawn(
-    join(root, "node_modules", ".bin", "tsx"),
-    [join(root, "test", "workers", "fill-worker.ts"), ...args],
-    {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (data) => {
-    stdout += data;
-  });
-  child.stderr?.on("data", (data) => {
-    stderr += data;
-  });
-  const done = once(child, "exit").then(([code]) => ({ code: code as number | null, stdout, stderr }));
-  return { child, done };
-}
 
 export function describeFillConformance(target: FillTarget): void {
   if (target.skip) console.warn(`[fill] skipping ${target.name}: ${target.skip}`);
@@ -96,7 +69,14 @@ export function describeFillConformance(target: FillTarget): void {
         const before = origin.count();
         const startAt = Date.now() + 8_000;
         const runs = Array.from({ length: WORKERS }, () =>
-          worker(["session", JSON.stringify(location), origin.origin, String(URLS), String(startAt), "20000"]),
+          startWorker("fill-worker.ts", [
+            "session",
+            JSON.stringify(location),
+            origin.origin,
+            String(URLS),
+            String(startAt),
+            "20000",
+          ]),
         );
         const results = await Promise.all(runs.map((run) => run.done));
         const summaries = results.map((result, i) => {
@@ -128,7 +108,14 @@ export function describeFillConformance(target: FillTarget): void {
     }, async () => {
       const [cache, items, location] = await openCache();
       const lease = 2_000;
-      const holder = worker(["hold", JSON.stringify(location), origin.origin, "1", "0", String(lease)]);
+      const holder = startWorker("fill-worker.ts", [
+        "hold",
+        JSON.stringify(location),
+        origin.origin,
+        "1",
+        "0",
+        String(lease),
+      ]);
       try {
         await new Promise<void>((resolve, reject) => {
           holder.child.stdout?.on("data", (data: Buffer) => {

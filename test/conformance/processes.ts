@@ -4,11 +4,9 @@
  * counts once, no error reaches a caller, and the counts are exact. A backend's test file calls
  * `describeProcessConformance` with where its workers find the cache.
  */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type AnyRepository, type Key, ResponseCache } from "../../src/index.js";
+import { startWorker } from "../helpers/worker.js";
 import { DOOMED, OWN_PER_ROUND, ROUNDS, SHARED, sharedSettings, WORKERS } from "./processes-plan.js";
 
 export interface ProcessTarget {
@@ -24,32 +22,12 @@ export interface ProcessTarget {
   verify?(cache: ResponseCache, expected: number): Promise<void>;
 }
 
-const root = join(import.meta.dirname, "..", "..");
-
 interface Summary {
   reads: number;
   removed: number;
   problems: string[];
   started: number;
   finished: number;
-}
-
-async function runWorker(location: string, worker: number, startAt: number) {
-  const child = spawn(
-    join(root, "node_modules", ".bin", "tsx"),
-    [join(root, "test", "workers", "cache-worker.ts"), location, String(worker), String(startAt)],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (data) => {
-    stdout += data;
-  });
-  child.stderr.on("data", (data) => {
-    stderr += data;
-  });
-  const [code] = (await once(child, "exit")) as [number | null];
-  return { code, stdout, stderr };
 }
 
 export function describeProcessConformance(target: ProcessTarget): void {
@@ -70,7 +48,11 @@ export function describeProcessConformance(target: ProcessTarget): void {
         // The workers connect first, then all start at the same instant.
         const startAt = Date.now() + 5_000;
         const results = await Promise.all(
-          Array.from({ length: WORKERS }, (_, worker) => runWorker(JSON.stringify(location), worker, startAt)),
+          Array.from(
+            { length: WORKERS },
+            (_, worker) =>
+              startWorker("cache-worker.ts", [JSON.stringify(location), String(worker), String(startAt)]).done,
+          ),
         );
         const summaries: Summary[] = [];
         for (const [worker, result] of results.entries()) {
