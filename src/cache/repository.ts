@@ -98,9 +98,8 @@ export interface RepositoryOptions {
   now?: () => number;
 }
 
-/** Column names that every backend keeps beside the key fields; a field may not take one of them. */
-export const RESERVED_FIELDS: ReadonlySet<string> = new Set([
-  "method",
+/** The columns every backend keeps beside the key columns, in the order tables write and read them. */
+export const VALUE_COLUMNS = [
   "name",
   "cached_at",
   "expires_at",
@@ -109,7 +108,10 @@ export const RESERVED_FIELDS: ReadonlySet<string> = new Set([
   "headers",
   "url",
   "meta",
-]);
+] as const;
+
+/** Column names that every backend keeps beside the key fields; a field may not take one of them. */
+export const RESERVED_FIELDS: ReadonlySet<string> = new Set(["method", ...VALUE_COLUMNS]);
 
 /**
  * Names that a database keeps for itself: SQLite's rowid aliases and PostgreSQL's system columns.

@@ -448,7 +448,7 @@ export class CachedSession implements AsyncDisposable {
     const bytes = typeof entry.payload === "string" ? new TextEncoder().encode(entry.payload) : entry.payload;
     const part = byteRange(range, bytes.byteLength);
     if (part === undefined) return undefined;
-    const age = meta === undefined ? Math.max(0, now - entry.cachedAt) : Math.max(0, meta.a + now - meta.r);
+    const age = currentAge(entry, meta, now);
     const headers: [string, string][] = [
       ["content-range", contentRange(part, bytes.byteLength)],
       ["content-length", String(part.end - part.start + 1)],
@@ -485,7 +485,7 @@ export class CachedSession implements AsyncDisposable {
       const value = fields.get(name);
       if (value !== null) answer.set(name, value);
     }
-    const age = meta === undefined ? Math.max(0, now - entry.cachedAt) : Math.max(0, meta.a + now - meta.r);
+    const age = currentAge(entry, meta, now);
     answer.set("age", String(Math.floor(age / 1000)));
     answer.set("cache-status", cacheStatus("hit", freshness.lifetime - freshness.age, undefined));
     this.#hit(routed, { policy: routed.repository.policy, status: "hit", reason: "not-modified" }, false);
@@ -543,7 +543,7 @@ export class CachedSession implements AsyncDisposable {
     const { target, repository } = routed;
     const now = repository.now();
     // RFC 9111 §5.1: the Age of the answer is the response's current age (§4.2.3).
-    const age = meta === undefined ? Math.max(0, now - entry.cachedAt) : Math.max(0, meta.a + now - meta.r);
+    const age = currentAge(entry, meta, now);
     const headers: [string, string][] = [
       ["age", String(Math.floor(age / 1000))],
       ["cache-status", cacheStatus(status, freshness.lifetime - freshness.age, reason)],
@@ -1172,12 +1172,20 @@ const STORE_ONLY: CachePlan = Object.freeze({ read: "none", onMiss: "network", s
  * §4.2.3); in `"expire"`, or for an entry stored without metadata, the repository's expiry is the
  * lifetime, and only the response's validators and stale-while-revalidate carry over.
  */
+/**
+ * The current age of a stored response (RFC 9111 §4.2.3): its corrected initial age plus the time
+ * it has been stored, from the metadata; without metadata, the time since it was stored.
+ */
+function currentAge(entry: CacheEntry, meta: Meta | undefined, now: number): number {
+  return meta === undefined ? Math.max(0, now - entry.cachedAt) : Math.max(0, meta.a + now - meta.r);
+}
+
 function freshnessOf(policy: CachePolicy, entry: CacheEntry, meta: Meta | undefined, now: number): Freshness {
   if (policy === "http" && meta !== undefined && (meta.f & Flag.Override) === 0) {
-    return { age: Math.max(0, meta.a + now - meta.r), lifetime: meta.l, flags: meta.f, staleWhileRevalidate: meta.w };
+    return { age: currentAge(entry, meta, now), lifetime: meta.l, flags: meta.f, staleWhileRevalidate: meta.w };
   }
   return {
-    age: Math.max(0, now - entry.cachedAt),
+    age: currentAge(entry, undefined, now),
     lifetime: entry.expiresAt - entry.cachedAt,
     flags: (meta?.f ?? 0) & Flag.Validator,
     staleWhileRevalidate: meta?.w ?? 0,

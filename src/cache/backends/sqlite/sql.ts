@@ -8,16 +8,7 @@ export const META_TABLE = "requestful_meta";
 export const MAX_PARAMETERS = 32_766;
 
 /** Columns kept beside the key columns, in the order they are written and read. */
-export const VALUE_COLUMNS = [
-  "name",
-  "cached_at",
-  "expires_at",
-  "payload",
-  "status",
-  "headers",
-  "url",
-  "meta",
-] as const;
+export { VALUE_COLUMNS } from "../../repository.js";
 
 /** Value columns that a table written by an earlier release lacks, added in place when it is opened. */
 export const ADDED_COLUMNS: readonly (readonly [name: string, type: string])[] = [["meta", "TEXT"]];
