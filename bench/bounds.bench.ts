@@ -283,14 +283,20 @@ export async function run(): Promise<void> {
     });
   } else console.log("\n(PostgreSQL rows skipped: no server)");
 
+  // BENCH_STORES=redis,postgresql runs only those stores' rows; BENCH_PARTS=processes only those parts.
+  const only = process.env.BENCH_STORES?.toLowerCase().split(",");
+  const parts = process.env.BENCH_PARTS?.split(",");
+  const chosen = only === undefined ? stores : stores.filter((store) => only.includes(store.name.toLowerCase()));
+  const part = (name: string) => parts === undefined || parts.includes(name);
   try {
-    for (const store of stores) {
+    for (const store of chosen) {
+      if (!part("hits")) continue;
       report(`Bounds, ${store.name}: the hit path (1 KB JSON, ${HOT} hot keys)`, await hitRows(store));
       report(`Bounds, ${store.name}: eviction throughput (1 KB JSON, maxEntries 1,000)`, await evictionRows(store));
       report(`Single flight, ${store.name}: a session hit`, [await sessionHitRows(store)]);
     }
     console.log("\nSingle flight: origin requests and wall time (origin answers in 100 ms)");
-    for (const store of stores) await processRows(store, 4, 50);
+    for (const store of chosen) if (part("processes")) await processRows(store, 4, 50);
   } finally {
     for (const store of stores) await store.cleanup();
     folder.remove();
