@@ -573,12 +573,29 @@ export function repositoryByPathSegment(index: number): RepositoryGetter {
     throw new RangeError(`repositoryByPathSegment index must be a whole number of 0 or more, got ${index}`);
   }
   return (cache, url) => {
-    const segment = url.pathname.split("/").filter(Boolean)[index];
+    const segment = pathSegment(url.pathname, index);
     if (segment === undefined) return undefined;
+    if (!segment.includes("%")) return cache.get(segment);
     try {
       return cache.get(decodeURIComponent(segment));
     } catch {
       return undefined; // a malformed escape names no repository
     }
   };
+}
+
+/** The non-empty segment of a path at `index` (empty segments, as in `//`, are skipped), or `undefined`. */
+function pathSegment(path: string, index: number): string | undefined {
+  let seen = 0;
+  let start = 0;
+  while (start <= path.length) {
+    let end = path.indexOf("/", start);
+    if (end === -1) end = path.length;
+    if (end > start) {
+      if (seen === index) return path.slice(start, end);
+      seen++;
+    }
+    start = end + 1;
+  }
+  return undefined;
 }

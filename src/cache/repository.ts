@@ -969,8 +969,11 @@ export function bareResponse(): TypeError {
  * Text with a lone UTF-16 surrogate has no UTF-8 form: SQLite, PostgreSQL and Redis would store it
  * as U+FFFD, so two such keys would share an entry.
  */
+/** `String.prototype.isWellFormed` (ES2024; V8 has it since Node 20). */
+const isWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+
 function hasLoneSurrogate(text: string): boolean {
-  return /\p{Cs}/u.test(text);
+  return isWellFormed === undefined ? /\p{Cs}/u.test(text) : !isWellFormed.call(text);
 }
 
 function loneSurrogate(what: string, text: string): CacheError {

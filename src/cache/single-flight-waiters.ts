@@ -17,8 +17,9 @@ export class Waiters {
    * Waits for `id` to be woken, for at most `ms`, or until `signal` aborts (rejecting with its
    * reason). `check` runs once the waiter is registered, so that a release between the check and
    * the wait is not missed: it resolves to how long the lock may still be held (0 or less: free).
+   * Resolves to `true` when the lock was released or its lease is over, `false` when `ms` ran out first.
    */
-  async wait(id: string, ms: number, signal: AbortSignal | undefined, check: () => Promise<number>): Promise<void> {
+  async wait(id: string, ms: number, signal: AbortSignal | undefined, check: () => Promise<number>): Promise<boolean> {
     let resolve!: () => void;
     const woken = new Promise<void>((done) => {
       resolve = done;
@@ -33,15 +34,17 @@ export class Waiters {
     let onAbort: (() => void) | undefined;
     try {
       const left = await check();
-      if (left <= 0 || ms <= 0) return;
-      await new Promise<void>((done, reject) => {
-        timer = setTimeout(done, Math.min(left + 5, ms));
+      if (left <= 0) return true;
+      if (ms <= 0) return false;
+      return await new Promise<boolean>((done, reject) => {
+        // At the end of the lease the lock is free; at the end of `ms` it may not be.
+        timer = left + 5 <= ms ? setTimeout(done, left + 5, true) : setTimeout(done, ms, false);
         if (signal !== undefined) {
           onAbort = () => reject(signal.reason);
           if (signal.aborted) onAbort();
           else signal.addEventListener("abort", onAbort, { once: true });
         }
-        woken.then(done);
+        woken.then(() => done(true));
       });
     } finally {
       clearTimeout(timer);

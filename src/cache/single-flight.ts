@@ -15,10 +15,11 @@ export interface StoreLocks {
   /** Releases the lock on `id` if `token` still holds it, and wakes those who wait for it. */
   release(id: string, token: string): Promise<void>;
   /**
-   * Resolves once the lock on `id` is released or its lease is over, or at `until` (epoch
-   * milliseconds), whichever comes first; rejects with the signal's reason when it aborts.
+   * Waits until the lock on `id` is released or its lease is over (resolves to `true`), or until
+   * `until` (epoch milliseconds) comes first (resolves to `false`); rejects with the signal's
+   * reason when it aborts.
    */
-  waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<void>;
+  waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<boolean>;
 }
 
 /** Options of {@link ResponseCache.fill}. */
@@ -108,17 +109,29 @@ export async function fillEntry<K extends Key>(
     }
     return { state: "fetch", locked: true, release };
   }
-  try {
-    await locks.waitForRelease(id, Date.now() + wait, signal);
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    return failed(error);
+  // Woken by the release; and in case the news of it is lost (a dropped connection, a message that
+  // never came), the entry is looked for after growing pauses too: a lost release costs at most one
+  // pause, not the rest of the lease.
+  const giveUpAt = Date.now() + wait;
+  for (let pause = FIRST_LOOK_MS; ; pause = Math.min(pause * 2, MAX_LOOK_MS)) {
+    let released: boolean;
+    try {
+      released = await locks.waitForRelease(id, Math.min(giveUpAt, Date.now() + pause), signal);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      return failed(error);
+    }
+    const entry = await readQuietly(repository, key, onError);
+    if (entry !== undefined) return { state: "filled", entry };
+    // Released with nothing stored (the response was not storable, or the fetch failed), a lease
+    // that ran out, or a wait that did: this process fetches for itself, without making others wait.
+    if (released || Date.now() >= giveUpAt) return UNLOCKED;
   }
-  const entry = await readQuietly(repository, key, onError);
-  // Released with nothing stored (the response was not storable, or the fetch failed), a lease that
-  // ran out, or a wait that did: this process fetches for itself, without making others wait.
-  return entry === undefined ? UNLOCKED : { state: "filled", entry };
 }
+
+/** The first pause after which a waiter looks for the entry without news of the release, doubled up to {@link MAX_LOOK_MS}. */
+export const FIRST_LOOK_MS = 100;
+export const MAX_LOOK_MS = 1_000;
 
 async function readQuietly<K extends Key>(
   repository: ResponseRepository<K>,

@@ -5,6 +5,7 @@ import { CacheError } from "../errors.js";
 import type { Key, RequestDescriptor } from "../types.js";
 import { type DeferredBody, deferBody, defineHeldReads } from "./held-body.js";
 import { isNullBodyStatus } from "./policy.js";
+import { TextMemo } from "./text-memo.js";
 
 /** How to build a {@link CachedResponse} where its entry does not say. */
 export interface CachedResponseInit {
@@ -109,6 +110,8 @@ export class CachedResponse extends Response {
   readonly #stale: boolean;
   /** Header pairs not yet copied into `headers`: filled on first use, as most hits only read the body. */
   #pending: Pairs | undefined;
+  /** Pairs that replace pending ones of the same names (`init.headers`), merged with them on first use. */
+  #replacements: Pairs | undefined;
   /** Whether `Response` holds the body as text, and so added a `Content-Type` of its own. */
   readonly #textBody: boolean;
   /**
@@ -138,7 +141,7 @@ export class CachedResponse extends Response {
       throw new CacheError(`a cached entry has the status ${describeValue(status)}, not a final HTTP status`);
     }
     const stored = entry.headers === null ? pairsFor(init.contentType ?? null) : parseHeaders(entry.headers);
-    const pairs = init.headers === undefined || init.headers.length === 0 ? stored : replaced(stored, init.headers);
+    const replacements = init.headers === undefined || init.headers.length === 0 ? undefined : checked(init.headers);
     const payload = entry.payload;
     if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
       throw new CacheError(`a cached entry has a payload that is ${describeValue(payload)}, not text or bytes`);
@@ -150,7 +153,8 @@ export class CachedResponse extends Response {
     this.#init = init;
     this.#url = entry.url ?? init.url ?? "";
     this.#stale = init.stale ?? entry.expiresAt <= (init.now ?? Date.now());
-    this.#pending = pairs;
+    this.#pending = stored;
+    this.#replacements = replacements;
     this.#parsed = init.parsedJson;
     this.#textBody = !defer && typeof body === "string";
     if (defer) {
@@ -255,8 +259,10 @@ export class CachedResponse extends Response {
     const headers = responseHeaders.call(this) as Headers;
     const pending = this.#pending;
     if (pending !== undefined) {
+      const replacements = this.#replacements;
       this.#pending = undefined;
-      fill(headers, pending, this.#textBody);
+      this.#replacements = undefined;
+      fill(headers, replacements === undefined ? pending : replaced(pending, replacements), this.#textBody);
     }
     return headers;
   }
@@ -314,7 +320,10 @@ export class CachedResponse extends Response {
         }
         const { parsedJson: _parsed, ...init } = this.#init;
         const copy = new CachedResponse(this.#entry, init);
-        copy.#pending = this.#pending ?? [...this.headers];
+        if (this.#pending === undefined) {
+          copy.#pending = [...this.headers];
+          copy.#replacements = undefined;
+        } else copy.#pending = this.#pending;
         return copy;
       }),
     });
@@ -374,47 +383,31 @@ function pairsFor(contentType: string | null): Pairs {
   return contentType === null ? [] : [["content-type", contentType]];
 }
 
-/** The stored pairs without those named in `replacements`, then the replacements. */
-function replaced(stored: Pairs, replacements: Pairs): Pairs {
-  const names = new Set<string>();
+/** Replacement pairs, checked to be `[name, value]` pairs of strings. */
+function checked(replacements: Pairs): Pairs {
   for (const pair of replacements) {
     if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
       throw new TypeError(
         `CachedResponseInit.headers holds ${describeValue(pair)}, not a [name, value] pair of strings`,
       );
     }
-    names.add(pair[0].toLowerCase());
   }
+  return replacements;
+}
+
+/** The stored pairs without those named in `replacements`, then the replacements. */
+function replaced(stored: Pairs, replacements: Pairs): Pairs {
+  const names = new Set<string>();
+  for (const [name] of replacements) names.add(name.toLowerCase());
   return [...stored.filter(([name]) => !names.has(name.toLowerCase())), ...replacements];
 }
 
-/**
- * Stored headers already parsed, by their text: each version of an entry has its own text (its
- * `ETag`, its `Date`), and pairs are only ever read, so a hit does not parse them again. Bounded in
- * two generations: a text is looked up in the young one, then in the old one (and moved to the
- * young one); when the young one is full, it becomes the old one and the oldest texts are dropped.
- * Texts in use stay parsed however many there are in all, within the bound.
- */
-let youngHeaders = new Map<string, Pairs>();
-let oldHeaders = new Map<string, Pairs>();
-/** How many texts, and how many characters of text, a generation holds at most. */
-const GENERATION_ENTRIES = 4_096;
-const GENERATION_CHARS = 4 * 1024 * 1024;
-let youngChars = 0;
+/** Stored headers already parsed, by their text (see {@link TextMemo}). */
+const parsedHeaders = new TextMemo(checkHeaders);
 
 /** Parses stored headers: JSON text of `[name, value]` string pairs. */
 function parseHeaders(text: string): Pairs {
-  let pairs = youngHeaders.get(text);
-  if (pairs !== undefined) return pairs;
-  pairs = oldHeaders.get(text) ?? checkHeaders(text);
-  if (youngHeaders.size >= GENERATION_ENTRIES || youngChars + text.length > GENERATION_CHARS) {
-    oldHeaders = youngHeaders;
-    youngHeaders = new Map();
-    youngChars = 0;
-  }
-  youngHeaders.set(text, pairs);
-  youngChars += text.length;
-  return pairs;
+  return parsedHeaders.get(text);
 }
 
 function checkHeaders(text: string): Pairs {

@@ -335,7 +335,8 @@ export class CachedSession implements AsyncDisposable {
     try {
       repository = cache.getRepositoryFromUrl(target.url) ?? this.#fallback;
       if (repository === undefined) return unrouted("no-repository", undefined, undefined);
-      counters = this.#countersOf(repository);
+      const counted = this.#countersOf(repository);
+      counters = counted;
       const expire = target.expire ?? this.#options.rules?.match(target.url);
       if (expire === false) return unrouted("expire-rule", repository, counters);
       const settings = repository.settings;
@@ -356,31 +357,13 @@ export class CachedSession implements AsyncDisposable {
       }
       const keyed = !head && method !== "GET" && target.input instanceof Request && target.input.body !== null;
       const digest = keyed ? bodyDigest(target.input as Request) : undefined;
-      const finish = (bodyDigest: string | undefined, partition: string | undefined): Routed | Unrouted => {
-        const base = target.keyRequest;
-        const keyRequest = {
-          method: head ? "GET" : base.method,
-          url: target.url,
-          headers: base.headers,
-          bodyDigest,
-          partition,
-        };
-        const key = (repository as AnyRepository).getKeyFromRequest(keyRequest);
-        if (key === undefined) return unrouted("no-key", repository, counters);
-        return {
-          target,
-          repository: repository as AnyRepository,
-          key,
-          counters: counters as SessionCounters,
-          head,
-          expire,
-          usable: true,
-        };
-      };
-      if (digest === undefined && partition === undefined) return finish(undefined, undefined);
+      if (digest === undefined && partition === undefined) {
+        return routedTo(target, repository, counted, expire, undefined, undefined);
+      }
+      const found = repository;
       return Promise.all([digest, partition]).then(
-        ([bodyDigest, partition]) => finish(bodyDigest, partition),
-        (error: unknown) => this.#routeFailed(error, target, repository, counters),
+        ([bodyDigest, partition]) => routedTo(target, found, counted, expire, bodyDigest, partition),
+        (error: unknown) => this.#routeFailed(error, target, found, counted),
       );
     } catch (error) {
       return this.#routeFailed(error, target, repository, counters);
@@ -1239,6 +1222,29 @@ function checkPayload(repository: AnyRepository, entry: CacheEntry): { value: un
   if (typeof entry.payload !== "string" && !(entry.payload instanceof Uint8Array)) return undefined; // the response says
   const value: unknown = handler.deserializeSync(entry.payload);
   return handler instanceof JSONPayloadHandler ? { value } : undefined;
+}
+
+/** The repository and key of a request (a HEAD keyed as the GET of its URL), or why it has no key. */
+function routedTo(
+  target: Target,
+  repository: AnyRepository,
+  counters: SessionCounters,
+  expire: Routed["expire"],
+  bodyDigest: string | undefined,
+  partition: string | undefined,
+): Routed | Unrouted {
+  const base = target.keyRequest;
+  const head = base.method === "HEAD";
+  const keyRequest = {
+    method: head ? "GET" : base.method,
+    url: target.url,
+    headers: base.headers,
+    bodyDigest,
+    partition,
+  };
+  const key = repository.getKeyFromRequest(keyRequest);
+  if (key === undefined) return unrouted("no-key", repository, counters);
+  return { target, repository, key, counters, head, expire, usable: true };
 }
 
 function unrouted(

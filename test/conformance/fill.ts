@@ -175,5 +175,35 @@ export function describeFillConformance(target: FillTarget): void {
         await cache.close();
       }
     });
+
+    it("finds the entry within a pause when the news of a release never comes", async () => {
+      // The holder stores its entry but its release is lost (a dropped connection): the lock stays
+      // until its lease is over. A waiter looks for the entry after growing pauses (at most a second)
+      // instead of waiting out the lease.
+      const [cache, items, location] = await openCache();
+      const other = await ResponseCache.create(location.value, {
+        ...(location.options as CacheOptions),
+        repositoryGetter: repositoryByPathSegment(0),
+      });
+      const otherItems = other.createRepository(itemSettings()) as AnyRepository;
+      await other.connect();
+      try {
+        const request = new Request(`${origin.origin}/items/lost-release`);
+        const held = await cache.fill(items, request, { lease: 30_000 });
+        expect(held).toMatchObject({ state: "fetch", locked: true });
+        const started = Date.now();
+        const waiting = other.fill(otherItems, request, { lease: 30_000 });
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        await items.saveResponse([request, JSON.stringify({ stored: "by the holder" })]);
+        const ticket = await waiting;
+        expect(ticket.state).toBe("filled");
+        if (ticket.state === "filled")
+          expect(JSON.parse(ticket.entry.payload as string)).toEqual({ stored: "by the holder" });
+        expect(Date.now() - started).toBeLessThan(5_000);
+      } finally {
+        await other.close();
+        await cache.close();
+      }
+    });
   });
 }

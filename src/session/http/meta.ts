@@ -3,6 +3,7 @@
  * stored, so that a hit decides without parsing the stored headers: compact JSON in
  * `CacheEntry.meta`.
  */
+import { TextMemo } from "../text-memo.js";
 import type { VaryValues } from "./vary.js";
 
 /** Flags of a stored response, as bits. */
@@ -45,9 +46,19 @@ export function encodeMeta(meta: Meta): string {
   return JSON.stringify(meta);
 }
 
-/** Reads stored metadata; `undefined` for none or for text this version does not know. */
+/** Stored metadata already read, by its text: a hit reads it without parsing it again. */
+const decoded = new TextMemo((text: string) => parseMeta(text) ?? null);
+
+/**
+ * Reads stored metadata; `undefined` for none or for text this version does not know. The result
+ * is frozen and shared by every read of the same text.
+ */
 export function decodeMeta(text: string | null | undefined): Meta | undefined {
   if (text === null || text === undefined) return undefined;
+  return decoded.get(text) ?? undefined;
+}
+
+function parseMeta(text: string): Meta | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -59,7 +70,7 @@ export function decodeMeta(text: string | null | undefined): Meta | undefined {
   if (meta.v !== 1 || typeof meta.r !== "number" || typeof meta.a !== "number" || typeof meta.l !== "number") {
     return undefined;
   }
-  return {
+  return Object.freeze({
     v: 1,
     r: meta.r,
     a: meta.a,
@@ -68,5 +79,5 @@ export function decodeMeta(text: string | null | undefined): Meta | undefined {
     w: typeof meta.w === "number" ? meta.w : 0,
     e: typeof meta.e === "number" ? meta.e : 0,
     y: Array.isArray(meta.y) ? meta.y : null,
-  };
+  });
 }

@@ -86,10 +86,10 @@ export class PostgresLocks implements StoreLocks {
     );
   }
 
-  async waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<void> {
+  async waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<boolean> {
     await this.#listen();
     const key = withoutNul(id);
-    await this.#waiters.wait(key, until - Date.now(), signal, async () => {
+    return this.#waiters.wait(key, until - Date.now(), signal, async () => {
       const { rows } = await this.#driver.run((client) =>
         query(
           client,

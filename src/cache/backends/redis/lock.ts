@@ -47,9 +47,9 @@ export class RedisLocks implements StoreLocks {
     await this.#link.script(RELEASE, [this.#prefix + id], [token, this.#channel, id]);
   }
 
-  async waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<void> {
+  async waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<boolean> {
     await this.#subscribe();
-    await this.#waiters.wait(id, until - Date.now(), signal, async () =>
+    return this.#waiters.wait(id, until - Date.now(), signal, async () =>
       Number(await this.#link.run((client) => client.pttl(this.#prefix + id))),
     );
   }

@@ -52,15 +52,15 @@ export class SQLiteLocks implements StoreLocks {
     await retryBusy(() => this.#sql.release.run(id, token));
   }
 
-  async waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<void> {
+  async waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<boolean> {
     let holder: string | undefined;
     for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
       const row = (await retryBusy(() => this.#sql.look.get(id))) as [string, number] | undefined;
-      if (row === undefined || row[1] <= Date.now()) return;
+      if (row === undefined || row[1] <= Date.now()) return true;
       if (holder === undefined) holder = row[0];
-      else if (row[0] !== holder) return; // released, and taken again by another process
+      else if (row[0] !== holder) return true; // released, and taken again by another process
       const left = until - Date.now();
-      if (left <= 0) return;
+      if (left <= 0) return false;
       await sleep(Math.min(pause, left), undefined, signal === undefined ? undefined : { signal });
     }
   }

@@ -142,8 +142,9 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     const row = await retryBusy(
       () => (now === undefined ? sql.selectAnyEntry.get(...key) : sql.selectEntry.get(now, ...key)) as Row | undefined,
     );
-    if (row !== undefined) this.#bounds?.touch(this.name, key);
-    return row === undefined ? undefined : this.#toEntry(row);
+    if (row === undefined) return undefined;
+    this.#bounds?.touch(this.name, key);
+    return entryOf([...key] as unknown as K, row, 0);
   }
 
   protected override async hasEntry(key: K, now: number): Promise<boolean> {
@@ -242,21 +243,27 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     return admin.measureEntries(this.#connection(), this.#table, now);
   }
 
+  /** An entry from a row of the key columns, then the value columns. */
   #toEntry(row: Row): CacheEntry<K> {
     const width = this.#keyColumns.length;
-    const payload = row[width + 3] as string | Buffer;
-    return {
-      key: row.slice(0, width) as unknown as K,
-      name: row[width] as string | null,
-      cachedAt: row[width + 1] as number,
-      expiresAt: row[width + 2] as number,
-      payload: typeof payload === "string" ? payload : asUint8Array(payload),
-      status: row[width + 4] as number | null,
-      headers: row[width + 5] as string | null,
-      url: row[width + 6] as string | null,
-      meta: (row[width + 7] as string | null | undefined) ?? null,
-    };
+    return entryOf(row.slice(0, width) as unknown as K, row, width);
   }
+}
+
+/** An entry of `key` from the value columns of a row, which start at `at`. */
+function entryOf<K extends Key>(key: K, row: Row, at: number): CacheEntry<K> {
+  const payload = row[at + 3] as string | Buffer;
+  return {
+    key,
+    name: row[at] as string | null,
+    cachedAt: row[at + 1] as number,
+    expiresAt: row[at + 2] as number,
+    payload: typeof payload === "string" ? payload : asUint8Array(payload),
+    status: row[at + 4] as number | null,
+    headers: row[at + 5] as string | null,
+    url: row[at + 6] as string | null,
+    meta: (row[at + 7] as string | null | undefined) ?? null,
+  };
 }
 
 function toRow(entry: CacheEntry): unknown[] {
@@ -302,8 +309,10 @@ class Statements {
     this.#columns = [...keys, ...VALUE_COLUMNS.map(quote)].join(", ");
     const matchKey = keys.map((column) => `${column} = ?`).join(" AND ");
     this.selectPayload = db.prepare(`SELECT "payload" FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).pluck();
-    this.selectEntry = db.prepare(`SELECT ${this.#columns} FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).raw();
-    this.selectAnyEntry = db.prepare(`SELECT ${this.#columns} FROM ${table} WHERE ${matchKey}`).raw();
+    // A read by key selects the values only: the caller has the key.
+    const values = VALUE_COLUMNS.map(quote).join(", ");
+    this.selectEntry = db.prepare(`SELECT ${values} FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).raw();
+    this.selectAnyEntry = db.prepare(`SELECT ${values} FROM ${table} WHERE ${matchKey}`).raw();
     const update = VALUE_COLUMNS.map((column) => `${quote(column)} = excluded.${quote(column)}`).join(", ");
     this.upsert = db.prepare(
       `INSERT INTO ${table} (${this.#columns}) VALUES ${placeholders(keys.length + VALUE_COLUMNS.length)} ` +
