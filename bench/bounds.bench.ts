@@ -41,6 +41,15 @@ const settings = () =>
     payloadHandler: new JSONPayloadHandler(),
   });
 
+/** Settings whose key is the last path segment, for the session rows (`/v1/tracks/ID`). */
+const sessionSettings = () =>
+  defineSettings<JSONValue>({
+    name: "tracks",
+    fields: ["id"],
+    getKey: ({ url }) => [url.pathname.split("/")[3] ?? null],
+    payloadHandler: new JSONPayloadHandler(),
+  });
+
 interface Store {
   name: string;
   make(options: Record<string, unknown>): ResponseCache;
@@ -160,7 +169,7 @@ async function evictionRows(store: Store): Promise<{ subject: Measurement; floor
 
 async function sessionHitRows(store: Store): Promise<{ subject: Measurement; floor: Measurement; target: number }> {
   const cache = store.make({ repositoryGetter: repositoryByPathSegment(1) });
-  const repo = cache.createRepository(settings()) as AnyRepository;
+  const repo = cache.createRepository(sessionSettings()) as AnyRepository;
   await cache.connect();
   const body = JSON.stringify(jsonPayload(1024));
   const fetch = async () => new Response(body, { headers: { "content-type": "application/json" } });
@@ -180,9 +189,49 @@ async function sessionHitRows(store: Store): Promise<{ subject: Measurement; flo
       work: async () => (await byStore.fetch(url(j++))).json(),
     },
   ])) as [Measurement, Measurement];
+  for (const session of [byProcess, byStore]) expectCounts(session, "hits", store.name);
   await repo.clear();
   await cache.close();
   return { floor, subject, target: HIT_TARGET };
+}
+
+/**
+ * A session miss (every request a new URL; the origin is an in-process `fetch`, so that the lock's
+ * own cost shows) with `singleFlight: "process"` beside `"store"`, which takes and releases a lock
+ * in the store around each miss.
+ */
+async function sessionMissRows(store: Store): Promise<{ subject: Measurement; floor: Measurement }> {
+  const cache = store.make({ repositoryGetter: repositoryByPathSegment(1) });
+  const repo = cache.createRepository(sessionSettings()) as AnyRepository;
+  await cache.connect();
+  const body = JSON.stringify(jsonPayload(1024));
+  const fetch = async () => new Response(body, { headers: { "content-type": "application/json" } });
+  const byProcess = new CachedSession({ cache, fetch, singleFlight: "process" });
+  const byStore = new CachedSession({ cache, fetch, singleFlight: "store" });
+  let n = 0;
+  const url = () => `https://api.example.com/v1/tracks/miss-${n++}`;
+  const [floor, subject] = (await inTurns([
+    {
+      label: `${store.name}: session miss, singleFlight "process"`,
+      work: async () => (await byProcess.fetch(url())).json(),
+    },
+    {
+      label: `${store.name}: session miss, singleFlight "store"`,
+      work: async () => (await byStore.fetch(url())).json(),
+    },
+  ])) as [Measurement, Measurement];
+  for (const session of [byProcess, byStore]) expectCounts(session, "stores", store.name);
+  await repo.clear();
+  await cache.close();
+  return { floor, subject };
+}
+
+/** Makes sure a session row measured what it says: most requests were hits, or were stored. */
+function expectCounts(session: CachedSession, what: "hits" | "stores", store: string): void {
+  const total = session.stats().total;
+  if (total[what] < total.requests * 0.9) {
+    throw new Error(`${store}: a session row meant to measure ${what} made ${JSON.stringify(total)}`);
+  }
 }
 
 async function processRun(mode: "store" | "process", location: string, origin: string, urls: number, workers: number) {
@@ -294,6 +343,7 @@ export async function run(): Promise<void> {
       report(`Bounds, ${store.name}: the hit path (1 KB JSON, ${HOT} hot keys)`, await hitRows(store));
       report(`Bounds, ${store.name}: eviction throughput (1 KB JSON, maxEntries 1,000)`, await evictionRows(store));
       report(`Single flight, ${store.name}: a session hit`, [await sessionHitRows(store)]);
+      report(`Single flight, ${store.name}: a session miss (what the lock costs)`, [await sessionMissRows(store)]);
     }
     console.log("\nSingle flight: origin requests and wall time (origin answers in 100 ms)");
     for (const store of chosen) if (part("processes")) await processRows(store, 4, 50);

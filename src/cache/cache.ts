@@ -529,7 +529,7 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   async fill<K extends Key>(
     repository: ResponseRepository<K>,
     request: RepositoryRequest<K>,
-    options: FillOptions = {},
+    options: FillOptions<K> = {},
   ): Promise<FillTicket<K>> {
     const key = repository.getKeyFromRequest(request);
     if (key === undefined) return fillEntry(undefined, repository, key as unknown as K, options);

@@ -23,7 +23,7 @@ export interface StoreLocks {
 }
 
 /** Options of {@link ResponseCache.fill}. */
-export interface FillOptions {
+export interface FillOptions<K extends Key = Key> {
   /**
    * How long the fetching process holds the key, in milliseconds: past it, those waiting fetch
    * for themselves, and another process may take the lock.
@@ -43,6 +43,13 @@ export interface FillOptions {
    * @example { signal: AbortSignal.timeout(2_000) }
    */
   signal?: AbortSignal | undefined;
+  /**
+   * Whether a stored entry answers the caller's request: an entry it refuses (another variant, a
+   * stale one) counts as no entry, so the caller fetches (holding the lock) or keeps waiting.
+   * @default every live entry answers
+   * @example { accept: (entry) => entry.cachedAt > missedAt }
+   */
+  accept?: ((entry: CacheEntry<K>) => boolean) | undefined;
   /**
    * Called with an error of the lock (the store failed): `fill` then fails open, as if there were no lock.
    * @default undefined
@@ -75,9 +82,9 @@ export async function fillEntry<K extends Key>(
   locks: StoreLocks | undefined,
   repository: ResponseRepository<K>,
   key: K,
-  options: FillOptions = {},
+  options: FillOptions<K> = {},
 ): Promise<FillTicket<K>> {
-  const { lease = DEFAULT_FILL_LEASE, signal, onError } = options;
+  const { lease = DEFAULT_FILL_LEASE, signal, onError, accept } = options;
   const wait = options.wait ?? lease;
   if (!Number.isSafeInteger(lease) || lease < 1) {
     throw new RangeError(`lease must be a whole number of milliseconds, 1 or more, got ${describeValue(lease)}`);
@@ -102,7 +109,7 @@ export async function fillEntry<K extends Key>(
   const release = () => locks.release(id, token).catch((error: unknown) => onError?.(error));
   if (acquired) {
     // The last holder may have stored the entry and let go between this process's miss and now.
-    const entry = await readQuietly(repository, key, onError);
+    const entry = await readQuietly(repository, key, onError, accept);
     if (entry !== undefined) {
       await release();
       return { state: "filled", entry };
@@ -121,7 +128,7 @@ export async function fillEntry<K extends Key>(
       if (signal?.aborted) throw signal.reason;
       return failed(error);
     }
-    const entry = await readQuietly(repository, key, onError);
+    const entry = await readQuietly(repository, key, onError, accept);
     if (entry !== undefined) return { state: "filled", entry };
     // Released with nothing stored (the response was not storable, or the fetch failed), a lease
     // that ran out, or a wait that did: this process fetches for itself, without making others wait.
@@ -133,13 +140,16 @@ export async function fillEntry<K extends Key>(
 export const FIRST_LOOK_MS = 100;
 export const MAX_LOOK_MS = 1_000;
 
+/** The live entry of `key` if `accept` takes it; a read that fails is reported and counts as none. */
 async function readQuietly<K extends Key>(
   repository: ResponseRepository<K>,
   key: K,
   onError: ((error: unknown) => void) | undefined,
+  accept: ((entry: CacheEntry<K>) => boolean) | undefined,
 ): Promise<CacheEntry<K> | undefined> {
   try {
-    return await repository.getEntry(key);
+    const entry = await repository.getEntry(key);
+    return entry === undefined || accept === undefined || accept(entry) ? entry : undefined;
   } catch (error) {
     onError?.(error);
     return undefined;

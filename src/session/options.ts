@@ -182,12 +182,13 @@ export interface CachedSessionOptions {
    */
   logger?: SessionLogger | null;
   /**
-   * Who shares one network request per missed key. `"process"`: identical requests in flight in
-   * this session. `"store"`: also every process that shares the cache's store (SQLite file, Redis,
-   * PostgreSQL) — one fetches and stores while the others wait for its entry, for at most
-   * `singleFlightLease`. A memory cache has one process, so both are the same there.
-   * @default "process"
-   * @example { singleFlight: "store" }
+   * Who shares one network request per missed key. `"store"`: every process that shares the
+   * cache's store (SQLite file, Redis, PostgreSQL) — one fetches and stores while the others wait
+   * for its entry, for at most `singleFlightLease`; hits never touch the lock. `"process"`: only
+   * identical requests in flight in this session (a miss takes no lock in the store). A memory
+   * cache has one process, so both are the same there.
+   * @default "store"
+   * @example { singleFlight: "process" }
    */
   singleFlight?: "process" | "store";
   /**
@@ -322,7 +323,7 @@ export function resolveOptions(options: CachedSessionOptions, env: string): Reso
 function resolveSingleFlight(
   options: CachedSessionOptions,
 ): Pick<ResolvedOptions, "singleFlight" | "singleFlightLease"> {
-  const { singleFlight = "process", singleFlightLease = DEFAULT_FILL_LEASE } = options;
+  const { singleFlight = "store", singleFlightLease = DEFAULT_FILL_LEASE } = options;
   if (singleFlight !== "process" && singleFlight !== "store") {
     throw new TypeError(`singleFlight must be "process" or "store", got ${describeValue(singleFlight)}`);
   }

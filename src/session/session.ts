@@ -727,8 +727,8 @@ export class CachedSession implements AsyncDisposable {
     this.#flights.set(id, flight);
     let ticket: FillTicket | undefined;
     try {
-      if (this.#options.singleFlight === "store" && plan.store) {
-        ticket = await this.#fill(routed);
+      if (this.#options.singleFlight === "store" && plan.store && plan.read !== "none") {
+        ticket = await this.#fill(routed, plan);
         const filled = ticket?.state === "filled" ? await this.#filled(routed, ticket.entry, flight) : undefined;
         if (filled !== undefined) return filled;
       }
@@ -747,14 +747,26 @@ export class CachedSession implements AsyncDisposable {
   }
 
   /** Takes the key's lock across the processes that share the store, or waits for the entry another one stores. */
-  async #fill(routed: Routed): Promise<FillTicket | undefined> {
+  async #fill(routed: Routed, plan: CachePlan): Promise<FillTicket | undefined> {
     if (!routed.usable || !this.cache.connected) return undefined;
     const { target, repository, counters } = routed;
+    const directives = target.headers === undefined ? NO_REQUEST_DIRECTIVES : requestDirectives(target.headers);
     return this.cache.fill(repository, routed.key, {
       lease: this.#options.singleFlightLease,
       signal: target.signal,
+      // Only an entry that answers this request as a fresh hit ends the miss: the entry this
+      // request found stale, or another variant of it, does not (RFC 9111 §4).
+      accept: (entry) => plan.read === "live" && this.#answersFresh(routed, directives, entry),
       onError: (error) => this.#failed("lock", error, target, repository, counters),
     });
+  }
+
+  /** Whether a stored entry answers the request as a fresh hit: its Vary fields match, and it is fresh. */
+  #answersFresh(routed: Routed, directives: RequestDirectives, entry: CacheEntry): boolean {
+    const meta = entry.meta === null ? undefined : decodeMeta(entry.meta);
+    if (meta?.y != null && !varyMatches(meta.y, routed.target.headers)) return false;
+    const freshness = freshnessOf(routed.repository.policy, entry, meta, routed.repository.now());
+    return judge(freshness, directives).type === "fresh";
   }
 
   /** Answers with the entry another process stored, and hands it to the requests of this session that wait too. */

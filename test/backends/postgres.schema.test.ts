@@ -383,6 +383,37 @@ describe.skipIf(skip !== undefined)("postgres tables", () => {
     expect(named.name).not.toContain("secret");
   });
 
+  it("keeps fill locks in an unlogged table, and makes a logged one from an earlier release unlogged", async () => {
+    const persistence = async (schema: string) =>
+      (
+        await sql<[string]>("SELECT relpersistence FROM pg_catalog.pg_class WHERE oid = to_regclass($1)", [
+          `"${schema}"."requestful_locks"`,
+        ])
+      )[0]?.[0];
+    const cache = open();
+    const repo = cache.createRepository(tracks()) as AnyRepository;
+    await cache.connect();
+    const ticket = await cache.fill(repo, ["GET", "1", "v1"]);
+    expect(ticket).toMatchObject({ state: "fetch", locked: true });
+    if (ticket.state === "fetch") await ticket.release();
+    expect(await persistence(cache.schema)).toBe("u");
+
+    const schema = newSchema();
+    await sql(`CREATE SCHEMA "${schema}"`);
+    await sql(
+      `CREATE TABLE "${schema}"."requestful_locks" ("id" text PRIMARY KEY, "token" text NOT NULL, "expires_at" timestamptz NOT NULL)`,
+    );
+    expect(await persistence(schema)).toBe("p");
+    const older = PostgresCache.connect(POSTGRES_URL, { schema, now: () => START });
+    caches.push(older);
+    const olderRepo = older.createRepository(tracks()) as AnyRepository;
+    await older.connect();
+    const again = await older.fill(olderRepo, ["GET", "1", "v1"]);
+    expect(again).toMatchObject({ state: "fetch", locked: true });
+    if (again.state === "fetch") await again.release();
+    expect(await persistence(schema)).toBe("u");
+  });
+
   it("sets up safely when many caches connect to a new schema at once", async () => {
     const schema = newSchema();
     const many = Array.from({ length: 6 }, () => {

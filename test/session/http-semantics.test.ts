@@ -200,6 +200,23 @@ describe.each(list)("HTTP caching on $name", (backend) => {
     expect(server.count(pathOf(url))).toBe(2);
   });
 
+  it("fetches a stale response that has no validator again, in every singleFlight mode", async () => {
+    for (const singleFlight of ["store", "process"] as const) {
+      const { session, clock } = await open({ session: { singleFlight } });
+      const url = fresh();
+      server.on(pathOf(url), (_, response, hit) =>
+        json(response, { hit }, { headers: { "cache-control": "max-age=1" } }),
+      );
+      expect(await (await session.fetch(url)).json()).toEqual({ hit: 1 });
+      expect(await (await session.fetch(url)).json()).toEqual({ hit: 1 });
+      clock.advance(5_000);
+      const again = await session.fetch(url);
+      expect(again).not.toBeInstanceOf(CachedResponse);
+      expect(await again.json()).toEqual({ hit: 2 });
+      expect(server.count(pathOf(url))).toBe(2);
+    }
+  });
+
   it("never stores Vary: * responses", async () => {
     const { session } = await open();
     const url = fresh();

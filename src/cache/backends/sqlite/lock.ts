@@ -14,11 +14,14 @@ const MAX_PAUSE_MS = 50;
 /**
  * Locks with a lease in a table of the SQLite file: taking one is an upsert that only overwrites an
  * expired row, releasing deletes the row if the token still holds it, and waiting looks at the row
- * with a short back-off (5 ms, doubling to 50 ms): a read of one indexed row, which never blocks a writer.
+ * with a short back-off (5 ms, doubling to 50 ms): a read of one indexed row, which never blocks a
+ * writer. Lock writes are not synced to disk (a crash loses nothing a lease would not free).
  */
 export class SQLiteLocks implements StoreLocks {
   readonly #db: Database;
   #statements: { acquire: Statement; release: Statement; look: Statement } | undefined;
+  /** The connection's own `synchronous` level, restored after each lock write. */
+  #level: number | undefined;
 
   constructor(db: Database) {
     this.#db = db;
@@ -45,11 +48,30 @@ export class SQLiteLocks implements StoreLocks {
 
   async acquire(id: string, token: string, lease: number): Promise<boolean> {
     const now = Date.now();
-    return (await retryBusy(() => this.#sql.acquire.run(id, token, now + lease, now).changes)) === 1;
+    return (
+      (await retryBusy(() => this.#unsynced(() => this.#sql.acquire.run(id, token, now + lease, now).changes))) === 1
+    );
   }
 
   async release(id: string, token: string): Promise<void> {
-    await retryBusy(() => this.#sql.release.run(id, token));
+    await retryBusy(() => this.#unsynced(() => this.#sql.release.run(id, token)));
+  }
+
+  /**
+   * Runs a lock write without waiting for the disk (`synchronous = OFF` for its commit alone): a
+   * lock is worth nothing after a crash (its lease is what frees it), so a miss does not pay two
+   * more syncs for it. The next durable commit syncs the log, lock rows and all.
+   */
+  #unsynced<T>(work: () => T): T {
+    const db = this.#db;
+    if (db.inTransaction) return work();
+    this.#level ??= Number(db.pragma("synchronous", { simple: true }));
+    db.pragma("synchronous = OFF");
+    try {
+      return work();
+    } finally {
+      db.pragma(`synchronous = ${this.#level}`);
+    }
   }
 
   async waitForRelease(id: string, until: number, signal: AbortSignal | undefined): Promise<boolean> {
