@@ -1,9 +1,7 @@
 import type { AnyRepository, ResponseCache } from "../cache/cache.js";
-import { BytesPayloadHandler } from "../payload/bytes.js";
 import type { PayloadHandler } from "../payload/handler.js";
-import { JSONPayloadHandler } from "../payload/json.js";
-import { StringPayloadHandler } from "../payload/string.js";
 import { cachesCredentials } from "../session/credential-rules.js";
+import { answersFresh, NO_REQUEST_DIRECTIVES } from "../session/http/index.js";
 import type { CredentialsMode } from "../session/options.js";
 import { hasConditionalHeader } from "../session/policy.js";
 import type { RequestOptions } from "./options.js";
@@ -21,21 +19,15 @@ export interface ReadParts<T> {
   headersFor(options: RequestOptions | undefined): Promise<Headers>;
 }
 
-/** Payload handlers without state: two of the same class decode alike. */
-const STATELESS: ReadonlySet<unknown> = new Set([JSONPayloadHandler, StringPayloadHandler, BytesPayloadHandler]);
-
-/** Whether a repository's payload handler decodes a stored payload as the handler's own does. */
-function decodesAlike(theirs: PayloadHandler<unknown>, own: PayloadHandler<unknown>): boolean {
-  return theirs === own || (theirs.constructor === own.constructor && STATELESS.has(own.constructor));
-}
-
 /** The most plain GETs whose repository and key are remembered. */
 const MAX_ROUTES = 10_000;
 
 /**
- * Answers GET requests straight from their repository when it holds a live entry: no `Response`, no
- * network, no pacing. Anything else (a miss, a request this cannot decide, a failure) is `send`
- * through the session, which decides the same way and reports cache failures.
+ * Answers GET requests straight from their repository when it holds an entry that the session
+ * would answer as a fresh hit (its Vary fields match, it is fresh by the repository's policy, it
+ * was stored with status 200): no `Response`, no network, no pacing. Anything else (a miss, a stale
+ * entry, a request whose own Cache-Control or Pragma speaks, a failure) is `send` through the
+ * session, which decides by the same rules and reports cache failures.
  */
 export class CacheReads<T> {
   readonly #parts: ReadParts<T>;
@@ -58,7 +50,7 @@ export class CacheReads<T> {
     if (route === undefined || this.#parts.closed() || !cache.connected || cache.size !== this.#routesFor) {
       return undefined;
     }
-    return this.#fromEntry(route.repository, route.key, send);
+    return this.#fromEntry(route.repository, route.key, undefined, send);
   }
 
   /** The answer for a GET: from its repository on a hit, otherwise `send()`. */
@@ -84,24 +76,29 @@ export class CacheReads<T> {
     }
     if (key === undefined) return send();
     if (href !== undefined && init === undefined) this.#remember(href, repository, key);
-    return this.#fromEntry(repository, key, send);
+    return this.#fromEntry(repository, key, undefined, send);
   }
 
   /**
-   * The entry's payload decoded by the handler's payload handler; a miss or a failure is `send()`.
-   * When the repository's payload handler decodes alike, the repository decodes (a narrower read).
+   * The payload of an entry that answers the request as a fresh hit, decoded by the handler's
+   * payload handler; anything else, or a failure, is `send()` (the session meets the same failure,
+   * and reports it).
    */
-  #fromEntry(repository: AnyRepository, key: unknown, send: () => Promise<T | undefined>): Promise<T | undefined> {
+  #fromEntry(
+    repository: AnyRepository,
+    key: unknown,
+    headers: Headers | undefined,
+    send: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
     const own = this.#parts.payloadHandler;
-    const answer = (value: T | undefined) => (value === undefined ? send() : value);
-    // A failure goes to `send`: the session meets the same failure, and reports it.
-    if (decodesAlike(repository.settings.payloadHandler, own)) {
-      return (repository.getResponse(key as never) as Promise<T | undefined>).then(answer, send);
-    }
     return repository
       .getEntry(key as never)
-      .then((entry) => (entry === undefined ? undefined : decodeStored(own, entry.payload)))
-      .then(answer, send);
+      .then((entry) => {
+        if (entry === undefined || (entry.status !== null && entry.status !== 200)) return send();
+        if (!answersFresh(repository.policy, entry, headers, NO_REQUEST_DIRECTIVES, repository.now())) return send();
+        return decodeStored(own, entry.payload);
+      }, send)
+      .then(undefined, send);
   }
 
   #remember(href: string, repository: AnyRepository, key: unknown): void {
@@ -121,17 +118,21 @@ export class CacheReads<T> {
     send: () => Promise<T | undefined>,
   ): Promise<T | undefined> {
     let key: unknown;
+    let headers: Headers;
     try {
-      const headers = await this.#parts.headersFor(init);
+      headers = await this.#parts.headersFor(init);
       const request = { method: "GET", url, headers };
+      // A request's own Cache-Control or Pragma, a conditional or a range: the session decides.
       const readable =
         !hasConditionalHeader(headers) &&
         !headers.has("range") &&
+        !headers.has("cache-control") &&
+        !headers.has("pragma") &&
         cachesCredentials(this.#parts.credentials, repository, request);
       key = readable ? repository.getKeyFromRequest(request) : undefined;
     } catch {
       return send(); // the session meets the same failure, and reports it
     }
-    return key === undefined ? send() : this.#fromEntry(repository, key, send);
+    return key === undefined ? send() : this.#fromEntry(repository, key, headers, send);
   }
 }

@@ -31,11 +31,13 @@ import {
 } from "./events.js";
 import { callerInit, Flight, Shared, untilAborted } from "./flight.js";
 import {
+  answersFresh,
   byteRange,
   type CacheStatusKind,
   cacheStatus,
   conditionalFields,
   contentRange,
+  currentAge,
   decideStore,
   decodeMeta,
   encodeMeta,
@@ -58,6 +60,7 @@ import {
   requestDirectives,
   type StoreDecision,
   selects,
+  storedFreshness,
   varyMatches,
 } from "./http/index.js";
 import { NetworkResponse } from "./network-response.js";
@@ -392,7 +395,7 @@ export class CachedSession implements AsyncDisposable {
     if (meta?.y != null && !varyMatches(meta.y, routed.target.headers)) return MISS_VARY;
     const now = repository.now();
     const policy: CachePolicy = repository.policy;
-    const freshness = freshnessOf(policy, entry, meta, now);
+    const freshness = storedFreshness(policy, entry, meta, now);
     if (mode === "force-cache" || mode === "only-if-cached") {
       // Fetch standard: these modes take any stored response, stale or not.
       const fresh = freshness.lifetime > freshness.age;
@@ -494,7 +497,7 @@ export class CachedSession implements AsyncDisposable {
     const meta = entry.meta === null ? undefined : decodeMeta(entry.meta);
     if (meta?.y != null && !varyMatches(meta.y, target.headers)) return undefined;
     const now = repository.now();
-    const freshness = freshnessOf(repository.policy, entry, meta, now);
+    const freshness = storedFreshness(repository.policy, entry, meta, now);
     if (judge(freshness, directives).type !== "fresh") return undefined;
     return { entry, meta, freshness, now };
   }
@@ -623,7 +626,7 @@ export class CachedSession implements AsyncDisposable {
       }
     }
     const meta = decision.store ? decision.meta : undefined;
-    const freshness = freshnessOf(repository.policy, refreshed, meta, now);
+    const freshness = storedFreshness(repository.policy, refreshed, meta, now);
     const response = this.#respond(routed, refreshed, meta, freshness, "revalidated", undefined);
     if (response !== undefined)
       this.#hit(routed, { policy: repository.policy, status: "revalidated", reason: undefined }, false);
@@ -763,16 +766,14 @@ export class CachedSession implements AsyncDisposable {
 
   /** Whether a stored entry answers the request as a fresh hit: its Vary fields match, and it is fresh. */
   #answersFresh(routed: Routed, directives: RequestDirectives, entry: CacheEntry): boolean {
-    const meta = entry.meta === null ? undefined : decodeMeta(entry.meta);
-    if (meta?.y != null && !varyMatches(meta.y, routed.target.headers)) return false;
-    const freshness = freshnessOf(routed.repository.policy, entry, meta, routed.repository.now());
-    return judge(freshness, directives).type === "fresh";
+    const { repository, target } = routed;
+    return answersFresh(repository.policy, entry, target.headers, directives, repository.now());
   }
 
   /** Answers with the entry another process stored, and hands it to the requests of this session that wait too. */
   async #filled(routed: Routed, entry: CacheEntry, flight: Flight): Promise<Response | undefined> {
     const meta = entry.meta === null ? undefined : decodeMeta(entry.meta);
-    const freshness = freshnessOf(routed.repository.policy, entry, meta, routed.repository.now());
+    const freshness = storedFreshness(routed.repository.policy, entry, meta, routed.repository.now());
     const hit = this.#respond(routed, entry, meta, freshness, "hit", undefined);
     if (hit === undefined) return undefined;
     this.#outcome("coalesced", routed);
@@ -1171,23 +1172,6 @@ const STORE_ONLY: CachePlan = Object.freeze({ read: "none", onMiss: "network", s
  * The current age of a stored response (RFC 9111 §4.2.3): its corrected initial age plus the time
  * it has been stored, from the metadata; without metadata, the time since it was stored.
  */
-function currentAge(entry: CacheEntry, meta: Meta | undefined, now: number): number {
-  return meta === undefined ? Math.max(0, now - entry.cachedAt) : Math.max(0, meta.a + now - meta.r);
-}
-
-function freshnessOf(policy: CachePolicy, entry: CacheEntry, meta: Meta | undefined, now: number): Freshness {
-  if (policy === "http" && meta !== undefined && (meta.f & Flag.Override) === 0) {
-    return { age: currentAge(entry, meta, now), lifetime: meta.l, flags: meta.f, staleWhileRevalidate: meta.w };
-  }
-  return {
-    age: currentAge(entry, undefined, now),
-    lifetime: entry.expiresAt - entry.cachedAt,
-    flags: (meta?.f ?? 0) & Flag.Validator,
-    staleWhileRevalidate: meta?.w ?? 0,
-  };
-}
-
-/** The cache mode with the request's own directives applied (RFC 9111 §5.2.1.5, §5.2.1.7). */
 function effectiveMode(mode: FetchCacheMode, directives: RequestDirectives): FetchCacheMode {
   if (directives === NO_REQUEST_DIRECTIVES) return mode;
   if (directives.noStore && mode !== "only-if-cached") return "no-store";

@@ -27,6 +27,7 @@ export {
   type StoreDecision,
   type StoreInput,
 } from "./response.js";
+export { answersFresh, currentAge, storedFreshness } from "./stored.js";
 export { conditionalFields, mergeNotModified, NOT_MODIFIED_FIELDS, notModified, selects } from "./validation.js";
 export { normaliseField, type VaryValues, varyMatches, varyValues } from "./vary.js";
 export { type Freshness, judge, type RevalidateReason, type Verdict } from "./verdict.js";
