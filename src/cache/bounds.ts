@@ -99,7 +99,7 @@ function byteLength(text: string): number {
 
 /**
  * The bytes an entry counts for against `maxBytes`: the UTF-8 bytes of its key parts (numbers as
- * their decimal text), payload, headers, URL and name, plus {@link ENTRY_OVERHEAD}.
+ * their decimal text), payload, headers, URL, name and HTTP metadata, plus {@link ENTRY_OVERHEAD}.
  */
 export function entrySize(entry: CacheEntry): number {
   let size = ENTRY_OVERHEAD;
@@ -109,5 +109,6 @@ export function entrySize(entry: CacheEntry): number {
   if (entry.headers !== null) size += byteLength(entry.headers);
   if (entry.url !== null) size += byteLength(entry.url);
   if (entry.name !== null) size += byteLength(entry.name);
+  if (entry.meta !== null && entry.meta !== undefined) size += byteLength(entry.meta);
   return size;
 }

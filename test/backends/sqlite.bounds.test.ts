@@ -1,8 +1,9 @@
 /** Bounds of the SQLite backend: the conformance suite, then what only a file has (WAL, vacuum, a full disk). */
 import { statSync } from "node:fs";
 import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { CacheError, defineSettings, type Key, SQLiteCache } from "../../src/index.js";
+import { type CacheEntry, CacheError, defineSettings, entrySize, type Key, SQLiteCache } from "../../src/index.js";
 import { describeBoundsConformance } from "../conformance/bounds.js";
 import { tempFolder } from "../helpers/temp.js";
 
@@ -94,6 +95,68 @@ describe("SQLite: the file stays small", () => {
       expect(await cache.usage()).toMatchObject({ entries: 1 });
     } finally {
       await cache.close();
+      dir.remove();
+    }
+  });
+
+  it("counts HTTP metadata in sizes, and recounts a file whose triggers left it out, keeping last uses", async () => {
+    const dir = tempFolder();
+    const path = join(dir.path, "meta.sqlite");
+    const now = Date.now();
+    const entry = (id: string, meta: string | null): CacheEntry => ({
+      key: key(id),
+      name: null,
+      cachedAt: now,
+      expiresAt: now + 60_000,
+      payload: `payload of ${id}`,
+      status: 200,
+      headers: '[["content-type","text/plain"]]',
+      url: `https://api.example.com/pages/${id}`,
+      meta,
+    });
+    const entries = [entry("a", '{"v":1,"r":1,"a":0,"l":60000,"f":8,"w":0,"e":0,"y":null}'), entry("b", null)];
+    const expected = entries.reduce((sum, each) => sum + entrySize(each), 0);
+    const open = async () => {
+      const cache = new SQLiteCache(path, { maxEntries: 100 });
+      const repo = cache.createRepository(settings());
+      await cache.connect();
+      return { cache, repo };
+    };
+    try {
+      let { cache, repo } = await open();
+      await repo.saveEntries(entries);
+      expect((await cache.usage()).bytes).toBe(expected);
+      await cache.close();
+
+      // As an earlier release left it: triggers that do not count "meta", and sizes without it.
+      const db = new BetterSqlite3(path);
+      const triggers = db
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'pages'")
+        .raw()
+        .all() as [string, string][];
+      expect(triggers).toHaveLength(3);
+      for (const [name, sql] of triggers) {
+        db.exec(`DROP TRIGGER "${name}"`);
+        db.exec(sql.replaceAll(/ \+ ifnull\(length\(CAST\((NEW|OLD)\."meta" AS BLOB\)\), 0\)/g, ""));
+      }
+      const metaBytes = Buffer.byteLength(entries[0]?.meta as string);
+      db.exec(
+        `UPDATE "requestful_lru" SET "size" = "size" - ${metaBytes}, "used_at" = 42 WHERE "tbl" = 'pages' AND "size" > 150`,
+      );
+      db.exec(`UPDATE "requestful_usage" SET "bytes" = "bytes" - ${metaBytes} WHERE "tbl" = 'pages'`);
+      expect(
+        db.prepare("SELECT sql FROM sqlite_master WHERE name = 'requestful_lru:pages:insert'").pluck().get(),
+      ).not.toMatch(/meta/);
+      db.close();
+
+      ({ cache, repo } = await open());
+      expect((await cache.usage()).bytes).toBe(expected);
+      const usedAt = cache.connection.prepare('SELECT min("used_at") FROM "requestful_lru"').pluck().get();
+      expect(usedAt).toBe(42);
+      await repo.saveEntries([entry("c", '{"v":1}')]);
+      expect((await cache.usage()).bytes).toBe(expected + entrySize(entry("c", '{"v":1}')));
+      await cache.close();
+    } finally {
       dir.remove();
     }
   });

@@ -33,10 +33,13 @@ interface TableHooks {
   readonly sweep: Statement;
 }
 
+/** The value columns whose bytes an entry counts for, after its key columns. */
+const SIZED_COLUMNS = ['"payload"', '"headers"', '"url"', '"name"', '"meta"'];
+
 /** SQL for the bytes of one row (`row` is NEW or OLD), as {@link entrySize} counts them. */
 function sizeExpression(row: string, keys: readonly string[]): string {
   const text = (column: string) => `ifnull(length(CAST(${row}.${column} AS BLOB)), 0)`;
-  return `(${[String(ENTRY_OVERHEAD), ...[...keys, '"payload"', '"headers"', '"url"', '"name"'].map(text)].join(" + ")})`;
+  return `(${[String(ENTRY_OVERHEAD), ...[...keys, ...SIZED_COLUMNS].map(text)].join(" + ")})`;
 }
 
 function literal(text: string): string {
@@ -301,20 +304,32 @@ export class SQLiteBounds {
 /** The triggers that keep `requestful_lru` and `requestful_usage` true for one table. */
 function installTriggers(db: Database, name: string, table: string, keys: readonly string[]): void {
   const prefix = `${LRU_TABLE}:${name}`;
-  const exists = db
-    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?")
+  const existing = db
+    .prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?")
     .pluck()
-    .get(`${prefix}:insert`);
-  if (exists !== undefined) return;
+    .get(`${prefix}:insert`) as string | undefined;
   const tbl = literal(name);
   const newSize = sizeExpression("NEW", keys);
+  if (existing !== undefined) {
+    if (existing.includes(newSize)) return;
+    // Triggers of an earlier release, which counted fewer columns: replaced, and every entry's size
+    // counted again the new way, its last use kept.
+    for (const kind of ["insert", "update", "delete"]) db.exec(`DROP TRIGGER IF EXISTS ${quote(`${prefix}:${kind}`)}`);
+    db.exec(
+      `UPDATE ${LRU} SET "size" = ifnull((SELECT ${sizeExpression(table, keys)} FROM ${table} WHERE ${table}.rowid = ${LRU}."id"), "size") WHERE "tbl" = ${tbl};` +
+        `UPDATE ${USAGE} SET "bytes" = (SELECT ifnull(SUM("size"), 0) FROM ${LRU} WHERE "tbl" = ${tbl}) WHERE "tbl" = ${tbl};`,
+    );
+  } else {
+    // Entries written before the table was bounded are counted now, used in the order they were cached.
+    db.prepare(`DELETE FROM ${LRU} WHERE "tbl" = ?`).run(name);
+    db.exec(
+      `INSERT INTO ${LRU} ("tbl", "id", "size", "used_at") SELECT ${tbl}, rowid, ${sizeExpression(table, keys)}, "cached_at" FROM ${table};` +
+        `INSERT OR REPLACE INTO ${USAGE} ("tbl", "entries", "bytes") SELECT ${tbl}, COUNT(*), ifnull(SUM("size"), 0) FROM ${LRU} WHERE "tbl" = ${tbl};`,
+    );
+  }
   const oldSize = `(SELECT "size" FROM ${LRU} WHERE "tbl" = ${tbl} AND "id" = OLD.rowid)`;
-  // Entries written before the table was bounded are counted now, used in the order they were cached.
-  db.prepare(`DELETE FROM ${LRU} WHERE "tbl" = ?`).run(name);
   db.exec(
-    `INSERT INTO ${LRU} ("tbl", "id", "size", "used_at") SELECT ${tbl}, rowid, ${sizeExpression(table, keys)}, "cached_at" FROM ${table};` +
-      `INSERT OR REPLACE INTO ${USAGE} ("tbl", "entries", "bytes") SELECT ${tbl}, COUNT(*), ifnull(SUM("size"), 0) FROM ${LRU} WHERE "tbl" = ${tbl};` +
-      `CREATE TRIGGER ${quote(`${prefix}:insert`)} AFTER INSERT ON ${table} BEGIN ` +
+    `CREATE TRIGGER ${quote(`${prefix}:insert`)} AFTER INSERT ON ${table} BEGIN ` +
       `INSERT OR REPLACE INTO ${LRU} ("tbl", "id", "size", "used_at") VALUES (${tbl}, NEW.rowid, ${newSize}, NEW."cached_at"); ` +
       `UPDATE ${USAGE} SET "entries" = "entries" + 1, "bytes" = "bytes" + ${newSize} WHERE "tbl" = ${tbl}; END;` +
       `CREATE TRIGGER ${quote(`${prefix}:update`)} AFTER UPDATE ON ${table} BEGIN ` +
