@@ -144,6 +144,36 @@ describe.skipIf(skip !== undefined)("postgres bounds: sizes and books", () => {
     expect(await cache.usage()).toEqual({ entries: 298, bytes: expected });
   });
 
+  it("evicts from several tables in one write, and drops the books of entries whose rows are gone", async () => {
+    const schema = newSchema();
+    const [cache, pages] = await open(schema, { maxEntries: 4 });
+    const others = cache.createRepository(defineSettings({ name: "others", fields: ["id"], getKey: () => [null] }));
+    await others.create();
+    await pages.saveEntries([entry("p0", START)]);
+    await others.saveEntries([entry("o0", START + 1)]);
+    await pages.saveEntries([entry("p1", START + 2)]);
+    await others.saveEntries([entry("o1", START + 3)]);
+    // Three new entries: p0, o0 and p1 go, from both tables, in one eviction.
+    await pages.saveEntries([entry("p2", START + 4), entry("p3", START + 5), entry("p4", START + 6)]);
+    expect(await pages.count()).toBe(3);
+    expect(await others.count()).toBe(1);
+    expect(await others.contains(key("o1"))).toBe(true);
+    expect(await cache.usage()).toMatchObject({ entries: 4 });
+
+    // A row removed behind the books' back (triggers off) is still counted, until eviction reaches it.
+    await sql(
+      `SET session_replication_role = replica; DELETE FROM "${schema}"."others"; RESET session_replication_role`,
+    );
+    expect(await cache.usage()).toMatchObject({ entries: 4 });
+    await pages.saveEntries([entry("p5", START + 7)]);
+    expect(await cache.usage()).toMatchObject({ entries: 4 });
+    expect(await pages.count()).toBe(4);
+    const [lru] = await sql<[number]>(`SELECT count(*)::int FROM "${schema}"."requestful_lru"`);
+    expect(lru?.[0]).toBe(4);
+    const held = [...(await sizes(schema)).values()].reduce((sum, size) => sum + size.withMeta, 0);
+    expect(await cache.usage()).toEqual({ entries: 4, bytes: held });
+  });
+
   it("takes over a store whose books the first release made, keeping the sizes it counted", async () => {
     const schema = newSchema();
     // The table as the current release makes it, with entries; then the first release's books.

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Key } from "../../../types.js";
 import { type Bounds, ENTRY_OVERHEAD, retentionCutoff, type StoreUsage } from "../../bounds.js";
 import type { CacheEntry } from "../../entry.js";
-import { query, transaction } from "./driver.js";
+import { query } from "./driver.js";
 import type { PgPoolClient as PoolClient } from "./pool.js";
 import { keyJson, LOCK_CLASS, qualified, quote, toTimestamp, urlWithoutNul, withoutNul } from "./sql.js";
 
@@ -153,6 +153,8 @@ export class PostgresBounds {
         `CREATE OR REPLACE FUNCTION ${this.#name(BOOKS_FUNCTION)}() RETURNS trigger LANGUAGE plpgsql AS $f$ ` +
         `DECLARE tbl_name text := TG_TABLE_NAME; gone_entries bigint := 0; gone_bytes bigint := 0; ` +
         `came_entries bigint := 0; came_bytes bigint := 0; came_from bigint; BEGIN ` +
+        // An upsert fires the update trigger too, mostly with no rows.
+        `IF TG_OP = 'UPDATE' THEN PERFORM FROM "gone" LIMIT 1; IF NOT FOUND THEN RETURN NULL; END IF; END IF; ` +
         `IF TG_OP <> 'INSERT' THEN ` +
         `  WITH removed AS (DELETE FROM ${lru} AS l USING "gone" AS o WHERE l."tbl" = tbl_name AND l."digest" = o."key_digest" ` +
         `    RETURNING l."size") ` +
@@ -174,8 +176,8 @@ export class PostgresBounds {
         // whose rows are gone go as well.
         `CREATE OR REPLACE FUNCTION ${this.#name("requestful_evict")}(max_entries bigint, max_bytes bigint) RETURNS integer ` +
         `LANGUAGE plpgsql AS $f$ DECLARE total_entries bigint; total_bytes bigint; floor_at bigint; next_from bigint; ` +
-        `victim record; tables text[] := '{}'; digests bytea[] := '{}'; tbl_name text; chosen bytea[]; ` +
-        `orphans bigint; orphan_bytes bigint; ` +
+        `victim record; tables text[] := '{}'; digests bytea[] := '{}'; first_tbl text; one_table boolean := true; ` +
+        `tbl_names text[]; tbl_name text; chosen bytea[]; deleted bigint; orphans bigint; orphan_bytes bigint; ` +
         // A declared cursor is planned to give its first rows fast: a walk of the index, not a sort.
         `lru_order NO SCROLL CURSOR (from_at bigint) FOR SELECT "tbl", "digest", "size", "used_at" FROM ${lru} ` +
         `WHERE "used_at" >= from_at ORDER BY "used_at", "tbl", "digest"; BEGIN ` +
@@ -185,18 +187,26 @@ export class PostgresBounds {
         `IF total_entries <= max_entries AND total_bytes <= max_bytes THEN RETURN 0; END IF; ` +
         `FOR victim IN lru_order(floor_at) LOOP ` +
         `  IF total_entries <= max_entries AND total_bytes <= max_bytes THEN next_from := victim."used_at"; EXIT; END IF; ` +
+        `  IF first_tbl IS NULL THEN first_tbl := victim."tbl"; ELSIF victim."tbl" <> first_tbl THEN one_table := false; END IF; ` +
         `  tables := tables || victim."tbl"; digests := digests || victim."digest"; ` +
         `  total_entries := total_entries - 1; total_bytes := total_bytes - victim."size"; ` +
         `END LOOP; ` +
-        `FOR tbl_name IN SELECT DISTINCT t FROM unnest(tables) AS t LOOP ` +
-        `  chosen := ARRAY(SELECT v.d FROM unnest(tables, digests) AS v(t, d) WHERE v.t = tbl_name); ` +
+        `IF first_tbl IS NULL THEN RETURN 0; END IF; ` +
+        `IF one_table THEN tbl_names := ARRAY[first_tbl]; ELSE tbl_names := ARRAY(SELECT DISTINCT t FROM unnest(tables) AS t); END IF; ` +
+        `FOREACH tbl_name IN ARRAY tbl_names LOOP ` +
+        `  IF one_table THEN chosen := digests; ` +
+        `  ELSE chosen := ARRAY(SELECT v.d FROM unnest(tables, digests) AS v(t, d) WHERE v.t = tbl_name); END IF; ` +
+        `  deleted := 0; ` +
         `  IF to_regclass(format('%I.%I', ${schema}, tbl_name)) IS NOT NULL THEN ` +
         `    EXECUTE format('DELETE FROM %I.%I WHERE "key_digest" = ANY ($1)', ${schema}, tbl_name) USING chosen; ` +
+        `    GET DIAGNOSTICS deleted = ROW_COUNT; ` +
         `  END IF; ` +
-        `  WITH removed AS (DELETE FROM ${lru} WHERE "tbl" = tbl_name AND "digest" = ANY (chosen) RETURNING "size") ` +
-        `  SELECT count(*), coalesce(sum("size"), 0) INTO orphans, orphan_bytes FROM removed; ` +
-        `  IF orphans > 0 THEN ` +
-        `    UPDATE ${usage} SET "entries" = "entries" - orphans, "bytes" = "bytes" - orphan_bytes WHERE "tbl" = tbl_name; ` +
+        `  IF deleted < cardinality(chosen) THEN ` +
+        `    WITH removed AS (DELETE FROM ${lru} WHERE "tbl" = tbl_name AND "digest" = ANY (chosen) RETURNING "size") ` +
+        `    SELECT count(*), coalesce(sum("size"), 0) INTO orphans, orphan_bytes FROM removed; ` +
+        `    IF orphans > 0 THEN ` +
+        `      UPDATE ${usage} SET "entries" = "entries" - orphans, "bytes" = "bytes" - orphan_bytes WHERE "tbl" = tbl_name; ` +
+        `    END IF; ` +
         `  END IF; ` +
         `END LOOP; ` +
         // What is left was used at next_from or later.
@@ -277,34 +287,40 @@ export class PostgresBounds {
 
   /**
    * Runs a write in one transaction with what keeps the store in bounds: remembered reads stamped,
-   * the write, then eviction down to the bounds and (now and then) a batch past retention.
+   * the write, (now and then) a batch past retention, then eviction down to the bounds.
    */
   async write(client: PoolClient, tables: readonly string[], work: () => Promise<void>): Promise<void> {
     const touches = this.#touches;
     this.#touches = new Map();
     this.#touchCount = 0;
-    await transaction(client, async () => {
-      const lru = this.#name(LRU_TABLE);
-      await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${boundsLockId(this.schema)})`);
-      for (const [table, keys] of touches) {
-        await query(
-          client,
-          {
-            text:
-              `UPDATE ${lru} SET "used_at" = greatest("used_at", $2) WHERE "tbl" = $1 AND "digest" = ANY ` +
-              `(ARRAY(SELECT sha256(convert_to(k, 'UTF8')) FROM unnest($3::text[]) AS k))`,
-          },
-          [table, Math.round(this.#now()), [...keys]],
-        );
+    const limit = (bound: number) => (Number.isFinite(bound) ? bound : Number.MAX_SAFE_INTEGER);
+    const evict = `SELECT ${this.#name("requestful_evict")}(${limit(this.bounds.maxEntries)}, ${limit(this.bounds.maxBytes)})`;
+    await client.query("BEGIN");
+    try {
+      if (touches.size > 0) {
+        // The stamps change the books: under the lock that the write's own statements take first.
+        await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS}, ${boundsLockId(this.schema)})`);
+        const lru = this.#name(LRU_TABLE);
+        for (const [table, keys] of touches) {
+          await query(
+            client,
+            {
+              text:
+                `UPDATE ${lru} SET "used_at" = greatest("used_at", $2) WHERE "tbl" = $1 AND "digest" = ANY ` +
+                `(ARRAY(SELECT sha256(convert_to(k, 'UTF8')) FROM unnest($3::text[]) AS k))`,
+            },
+            [table, Math.round(this.#now()), [...keys]],
+          );
+        }
       }
       await work();
-      const limit = (bound: number) => (Number.isFinite(bound) ? bound : Number.MAX_SAFE_INTEGER);
-      await query(client, { text: `SELECT ${this.#name("requestful_evict")}($1, $2)` }, [
-        limit(this.bounds.maxEntries),
-        limit(this.bounds.maxBytes),
-      ]);
       await this.#sweepIfDue(client, tables);
-    });
+      // Eviction and commit in one round trip: an error in the first skips the second.
+      await client.query(`${evict}; COMMIT`);
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    }
   }
 
   /** After a write of an unbounded cache: a batch past retention, when one is due. */
