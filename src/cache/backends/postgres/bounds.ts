@@ -85,11 +85,11 @@ function byteLength(text: string): number {
  * Keeps the tables of one PostgreSQL cache within `maxEntries` and `maxBytes`, and removes entries
  * past their retention.
  *
- * Accounting is exact: row triggers keep `requestful_lru` (size and last use per entry) and
- * `requestful_usage` (totals per table) in the write's own transaction, and a statement trigger
- * first takes one advisory lock per schema, so that bounded writes run one at a time (in any
- * process) and each evicts least recently used entries before it commits. Writes to bounded tables
- * are serialised per schema: the price of bounds that never overshoot.
+ * Accounting is exact: statement triggers keep `requestful_lru` (size and last use per entry) and
+ * `requestful_usage` (totals per table) in the write's own transaction, once per statement, and a
+ * statement trigger first takes one advisory lock per schema, so that bounded writes run one at a
+ * time (in any process) and each evicts least recently used entries before it commits. Writes to
+ * bounded tables are serialised per schema: the price of bounds that never overshoot.
  */
 export class PostgresBounds {
   readonly bounds: Bounds;
