@@ -22,11 +22,12 @@ describeBoundsConformance({
   },
   // Bounded writes take one advisory lock per schema in turn, and evict before they commit.
   slack: { entries: 0, bytes: 0 },
-  // PostgreSQL counts the key as its JSON text, and headers as jsonb prints them.
+  // PostgreSQL counts the key as its JSON text, headers as jsonb prints them (none here), and the metadata.
   sizeOf: (entry) =>
     ENTRY_OVERHEAD +
     bytes(keyJson(entry.key)) +
     (typeof entry.payload === "string" ? bytes(entry.payload) : entry.payload.byteLength) +
     bytes(entry.url) +
-    bytes(entry.name),
+    bytes(entry.name) +
+    bytes(entry.meta),
 });

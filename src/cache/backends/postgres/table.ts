@@ -3,7 +3,6 @@ import { asUint8Array } from "../../../payload/convert.js";
 import type { StoredPayload } from "../../../payload/handler.js";
 import type { Key } from "../../../types.js";
 import type { RepositoryStats, ResolvedFilter } from "../../admin.js";
-import { entrySize } from "../../bounds.js";
 import type { CacheEntry } from "../../entry.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
@@ -309,7 +308,7 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
     const bounds = this.#bounds;
     if (bounds?.bounded) {
       // An entry larger than the whole bound is not stored, and evicts nothing.
-      const kept = entries.filter((entry) => entrySize(entry) <= bounds.bounds.maxBytes);
+      const kept = entries.filter((entry) => bounds.accepts(entry));
       const batches = kept.length === 0 ? [] : this.#batches(kept);
       await this.#driver.run(
         (client, progress) =>
