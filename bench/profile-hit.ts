@@ -1,3 +1,15 @@
+/**
+ * A CPU profile of the hit loop, for finding where a hit's time goes (not a benchmark: see
+ * session.bench.ts for figures beside their floors).
+ *
+ *   tsx bench/profile-hit.ts SUBJECT [HITS] [PROFILE_FILE]
+ *
+ * SUBJECT is `session-memory`, `session-sqlite`, `handler-memory` or `handler-sqlite`. Every URL of
+ * the bench workload is fetched once, then HITS hits cycle through them (after a warm-up); with
+ * PROFILE_FILE, the hits alone are profiled into that file (open it in Chrome's DevTools).
+ */
+import { writeFileSync } from "node:fs";
+import { Session as Inspector } from "node:inspector/promises";
 import { join } from "node:path";
 import {
   CachedSession,
@@ -5,6 +17,7 @@ import {
   JSONPayloadHandler,
   type JSONValue,
   MemoryCache,
+  RequestHandler,
   type ResponseCache,
   repositoryByPathSegment,
   SQLiteCache,
@@ -12,46 +25,53 @@ import {
 import { tempFolder } from "../test/helpers/temp.js";
 import { startApi, TRACK_COUNT } from "./workload.js";
 
-const settings = (name: string) =>
+const [subject = "session-memory", hitsArg = "200000", profileFile] = process.argv.slice(2);
+const [kind, store] = subject.split("-") as ["session" | "handler", "memory" | "sqlite"];
+
+const api = await startApi();
+const folder = tempFolder("requestful-profile-");
+const cache: ResponseCache =
+  store === "sqlite"
+    ? SQLiteCache.connectWithPath(join(folder.path, "profile"))
+    : new MemoryCache({ maxEntries: 100_000, maxBytes: 1024 * 1024 * 1024 });
+cache.repositoryGetter = repositoryByPathSegment(1);
+cache.createRepository(
   defineSettings<JSONValue>({
-    name,
+    name: "tracks",
     fields: ["id"],
     getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[3] : null],
     payloadHandler: new JSONPayloadHandler(),
-  });
-function prepare(cache: ResponseCache) {
-  cache.repositoryGetter = repositoryByPathSegment(1);
-  cache.createRepository(settings("tracks"));
-  return cache;
-}
-const api = await startApi();
-const folder = tempFolder("prof-");
-const kind = process.argv[2] ?? "memory";
-const cache =
-  kind === "memory" ? new MemoryCache({ maxEntries: 100_000 }) : SQLiteCache.connectWithPath(join(folder.path, "s"));
-const session = new CachedSession({ cache: prepare(cache) });
-await session.cache.connect();
+  }),
+);
+const session = kind === "session" ? new CachedSession({ cache }) : undefined;
+const handler =
+  kind === "handler" ? RequestHandler.create({ cache, payloadHandler: new JSONPayloadHandler() }) : undefined;
+await cache.connect();
+const get = session
+  ? async (url: string) => (await session.fetch(url)).json()
+  : (url: string) => (handler as RequestHandler<unknown>).get(url);
+
 const urls = Array.from({ length: TRACK_COUNT }, (_, i) => `${api.base}/v1/tracks/t${i}`);
-for (const u of urls) await (await session.fetch(u)).json();
-const N = Number(process.argv[3] ?? 200000);
+for (const url of urls) await get(url);
+for (let i = 0; i < 40_000; i++) await get(urls[i % urls.length] as string);
 
-import { writeFileSync } from "node:fs";
-import { Session as Inspector } from "node:inspector/promises";
-
-for (let i = 0; i < 40000; i++) await (await session.fetch(urls[i % urls.length] as string)).json();
+const hits = Number(hitsArg);
 const inspector = new Inspector();
-inspector.connect();
-if (process.argv[4]) {
+if (profileFile !== undefined) {
+  inspector.connect();
   await inspector.post("Profiler.enable");
   await inspector.post("Profiler.start");
 }
-const t = performance.now();
-for (let i = 0; i < N; i++) await (await session.fetch(urls[i % urls.length] as string)).json();
-if (process.argv[4]) {
+const start = performance.now();
+for (let i = 0; i < hits; i++) await get(urls[i % urls.length] as string);
+const usPerHit = ((performance.now() - start) * 1_000) / hits;
+if (profileFile !== undefined) {
   const { profile } = await inspector.post("Profiler.stop");
-  writeFileSync(process.argv[4], JSON.stringify(profile));
+  writeFileSync(profileFile, JSON.stringify(profile));
 }
-console.log(kind, ((performance.now() - t) * 1000) / N, "µs/hit");
-await session.close();
+console.log(`${subject}: ${usPerHit.toFixed(2)} µs per hit`);
+await session?.close();
+await handler?.close();
+await cache.close();
 await api.stop();
 folder.remove();

@@ -226,6 +226,15 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     return (await this.readEntries([key], now ?? Number.NEGATIVE_INFINITY))[0];
   }
 
+  /**
+   * One live entry with what answering with its payload needs: the payload, status, instants and
+   * metadata; `headers`, `url` and `name` may be left `null`. Backends override it where a narrower
+   * read is faster.
+   */
+  protected readPayloadEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+    return this.readEntry(key, now);
+  }
+
   /** Writes one entry. Backends override it where a single write is faster. */
   protected writeEntry(entry: CacheEntry<K>): Promise<void> {
     return this.writeEntries([entry]);
@@ -340,6 +349,27 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     return handler.deserializeSync !== undefined
       ? handler.deserializeSync(payload)
       : await handler.deserialize(payload);
+  }
+
+  /**
+   * The live entry for a request or key with what answering with its payload needs — the payload
+   * in its stored form, the status, the instants and the HTTP metadata (`meta`) — read more
+   * narrowly than {@link getEntry} where the backend can: its `headers`, `url` and `name` may be
+   * `null` whatever was stored. A request handler's cache hits read this way.
+   *
+   * @example
+   * const entry = await tracks.getPayloadEntry(["GET", "42"]);
+   * if (entry !== undefined && entry.status === 200) console.log(entry.payload);
+   */
+  async getPayloadEntry(request: RepositoryRequest<K>): Promise<CacheEntry<K> | undefined> {
+    const key = this.getKeyFromRequest(request);
+    if (key === undefined) return undefined;
+    if (this.#state !== "ready") await this.#ensureReady();
+    try {
+      return await this.readPayloadEntry(key, this.now());
+    } catch (error) {
+      throw this.#wrap(error, "read from");
+    }
   }
 
   /**

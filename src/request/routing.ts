@@ -19,6 +19,9 @@ export interface ReadParts<T> {
   headersFor(options: RequestOptions | undefined): Promise<Headers>;
 }
 
+/** What a cache read found when the entry does not answer the request: the request is sent. */
+const NO_ANSWER: unique symbol = Symbol("no answer");
+
 /** The most plain GETs whose repository and key are remembered. */
 const MAX_ROUTES = 10_000;
 
@@ -92,13 +95,13 @@ export class CacheReads<T> {
   ): Promise<T | undefined> {
     const own = this.#parts.payloadHandler;
     return repository
-      .getEntry(key as never)
+      .getPayloadEntry(key as never)
       .then((entry) => {
-        if (entry === undefined || (entry.status !== null && entry.status !== 200)) return send();
-        if (!answersFresh(repository.policy, entry, headers, NO_REQUEST_DIRECTIVES, repository.now())) return send();
+        if (entry === undefined || (entry.status !== null && entry.status !== 200)) return NO_ANSWER;
+        if (!answersFresh(repository.policy, entry, headers, NO_REQUEST_DIRECTIVES, repository.now())) return NO_ANSWER;
         return decodeStored(own, entry.payload);
-      }, send)
-      .then(undefined, send);
+      })
+      .then((value) => (value === NO_ANSWER ? send() : value), send);
   }
 
   #remember(href: string, repository: AnyRepository, key: unknown): void {

@@ -225,6 +225,36 @@ export function describeConformance(target: ConformanceTarget): void {
         await expect(repo.saveEntries([{ ...base, expiresAt: "soon" as never }])).rejects.toThrow(/expiresAt/);
         expect(await repo.count()).toBe(2);
       });
+
+      it("reads with getPayloadEntry what answering with a payload needs, live entries only", async () => {
+        const { repo } = await openTracks();
+        const entry = {
+          key: ["GET", "p", "v1"] as Key,
+          name: "P",
+          cachedAt: START - 100,
+          expiresAt: START + 100,
+          payload: '{"name":"P"}',
+          status: 203,
+          headers: '[["etag","\\"3\\""]]',
+          url: `${API}/v1/tracks/p`,
+          meta: '{"v":1,"r":1}',
+        };
+        await repo.saveEntries([entry, { ...entry, key: ["GET", "gone", "v1"], expiresAt: START }]);
+        const read = await repo.getPayloadEntry(entry.key);
+        expect(read).toMatchObject({
+          key: entry.key,
+          cachedAt: entry.cachedAt,
+          expiresAt: entry.expiresAt,
+          payload: entry.payload,
+          status: 203,
+          meta: entry.meta,
+        });
+        // What it leaves out reads as null or as stored, as the backend can.
+        for (const field of ["name", "headers", "url"] as const) expect([null, entry[field]]).toContain(read?.[field]);
+        expect(await repo.getPayloadEntry(["GET", "gone", "v1"])).toBeUndefined();
+        expect(await repo.getPayloadEntry(["GET", "missing", "v1"])).toBeUndefined();
+        await expect(repo.getPayloadEntry(["GET", "short"] as never)).rejects.toThrow(CacheError);
+      });
     });
 
     describe("expiry", () => {

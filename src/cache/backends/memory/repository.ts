@@ -45,6 +45,23 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
     return item === undefined ? undefined : (copy(item.entry) as CacheEntry<K>);
   }
 
+  protected override async readPayloadEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+    const entry = this.#live(key, now)?.entry;
+    if (entry === undefined) return undefined;
+    const { payload } = entry;
+    return {
+      key: [...key] as unknown as K,
+      name: null,
+      cachedAt: entry.cachedAt,
+      expiresAt: entry.expiresAt,
+      payload: typeof payload === "string" ? payload : payload.slice(),
+      status: entry.status,
+      headers: null,
+      url: null,
+      meta: entry.meta,
+    };
+  }
+
   protected override async hasEntry(key: K, now: number): Promise<boolean> {
     const item = this.#table.get(keyId(key));
     return item !== undefined && now < item.entry.expiresAt;

@@ -147,6 +147,25 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     return entryOf([...key] as unknown as K, row, 0);
   }
 
+  protected override async readPayloadEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+    const sql = this.#statements;
+    const row = (await retryBusy(() => sql.selectPayloadEntry.get(now, ...key))) as Row | undefined;
+    if (row === undefined) return undefined;
+    this.#bounds?.touch(this.name, key);
+    const payload = row[2] as string | Buffer;
+    return {
+      key: [...key] as unknown as K,
+      name: null,
+      cachedAt: row[0] as number,
+      expiresAt: row[1] as number,
+      payload: typeof payload === "string" ? payload : asUint8Array(payload),
+      status: row[3] as number | null,
+      headers: null,
+      url: null,
+      meta: (row[4] as string | null | undefined) ?? null,
+    };
+  }
+
   protected override async hasEntry(key: K, now: number): Promise<boolean> {
     const sql = this.#statements;
     return (await retryBusy(() => sql.exists.get(now, ...key))) !== undefined;
@@ -288,6 +307,8 @@ class Statements {
   readonly selectEntry: Statement;
   /** The entry for a key, expired or not. */
   readonly selectAnyEntry: Statement;
+  /** What answering with a live entry's payload needs. */
+  readonly selectPayloadEntry: Statement;
   readonly upsert: Statement;
   readonly exists: Statement;
   readonly countAll: Statement;
@@ -313,6 +334,11 @@ class Statements {
     const values = VALUE_COLUMNS.map(quote).join(", ");
     this.selectEntry = db.prepare(`SELECT ${values} FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`).raw();
     this.selectAnyEntry = db.prepare(`SELECT ${values} FROM ${table} WHERE ${matchKey}`).raw();
+    this.selectPayloadEntry = db
+      .prepare(
+        `SELECT "cached_at", "expires_at", "payload", "status", "meta" FROM ${table} WHERE "expires_at" > ? AND ${matchKey}`,
+      )
+      .raw();
     const update = VALUE_COLUMNS.map((column) => `${quote(column)} = excluded.${quote(column)}`).join(", ");
     this.upsert = db.prepare(
       `INSERT INTO ${table} (${this.#columns}) VALUES ${placeholders(keys.length + VALUE_COLUMNS.length)} ` +
