@@ -72,7 +72,7 @@ import {
   planRequest,
 } from "./policy.js";
 import { Reader } from "./reads.js";
-import { type Recorded, recordBody } from "./recording.js";
+import { type Recorded, Recording, recordBody } from "./recording.js";
 import { type Target, toTarget } from "./target.js";
 import type { UrlExpire } from "./url-rules.js";
 
@@ -864,13 +864,16 @@ export class CachedSession implements AsyncDisposable {
     let recorded!: () => void;
     const done = new Promise<void>((resolve) => (recorded = resolve));
     if (flight !== undefined) flight.recording = done;
-    const stream = recordBody(response.body, limit, (result) => settle(result).finally(recorded));
+    const onEnd = (result: Recorded) => settle(result).finally(recorded);
+    // The caller's body: the recording, whose stream is made only if the caller streams it.
+    const recording =
+      response.body === null ? recordBody(null, limit, onEnd) : new Recording(response.body, limit, onEnd);
     // A strict session rejects on a cache error: it waits for the store before it answers.
     if (this.#options.strict && storing) {
       await done;
       if (storeError !== undefined) throw storeError;
     }
-    return new NetworkResponse(stream, callerInit(response), response.url || target.url.href, response.redirected);
+    return new NetworkResponse(recording, callerInit(response), response.url || target.url.href, response.redirected);
   }
 
   /** Whether the repository's policy stores a response (RFC 9111 §3), and what a hit will need. */
