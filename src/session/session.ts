@@ -70,6 +70,8 @@ import {
   type FetchCacheMode,
   hasConditionalHeader,
   planRequest,
+  type ResponseFields,
+  readResponseFields,
 } from "./policy.js";
 import { Reader } from "./reads.js";
 import { type Recorded, Recording, recordBody } from "./recording.js";
@@ -824,10 +826,14 @@ export class CachedSession implements AsyncDisposable {
     const store = plan.store && routed.usable && !routed.head;
     let decision: StoreDecision | undefined;
     let reason: NotStoredReason | undefined;
+    // The header fields, read once for the decision, the caller's response and the stored copy.
+    let head: ResponseFields | undefined;
     if (store) {
       if (!readable) reason = "unreadable";
       else {
-        decision = this.#storeDecision(routed, response.status, response.headers, requestTime, routed.repository.now());
+        head = readResponseFields(response.headers);
+        const now = routed.repository.now();
+        decision = this.#storeDecision(routed, response.status, head.fields, requestTime, now);
         if (!decision.store) reason = decision.reason;
         else if (tooLarge) reason = "too-large";
       }
@@ -852,7 +858,7 @@ export class CachedSession implements AsyncDisposable {
         if (storing) this.#notStored(routed, recorded.reason === "failed" ? "incomplete" : "too-large");
         return;
       }
-      const shared = new Shared(response, recorded.bytes, target.url.href);
+      const shared = new Shared(response, recorded.bytes, target.url.href, head?.kept);
       flight?.settle(shared);
       try {
         if (storing && decision?.store === true) await this.#store(routed, shared, decision);
@@ -873,7 +879,8 @@ export class CachedSession implements AsyncDisposable {
       await done;
       if (storeError !== undefined) throw storeError;
     }
-    return new NetworkResponse(recording, callerInit(response), response.url || target.url.href, response.redirected);
+    const init = callerInit(response, head?.kept);
+    return new NetworkResponse(recording, init, response.url || target.url.href, response.redirected);
   }
 
   /** Whether the repository's policy stores a response (RFC 9111 §3), and what a hit will need. */
