@@ -933,7 +933,9 @@ export class CachedSession implements AsyncDisposable {
     try {
       const now = repository.now();
       const options = this.#kept(routed, decision, now);
-      const head = { ...shared.head, url: this.#show(target, shared.head.url) };
+      const url = shared.head.url;
+      // The request's own URL, parsed already, needs no second parse when it has nothing to redact.
+      const head = { ...shared.head, url: url === target.url.href && bare(target.url) ? url : this.#show(target, url) };
       saved = await repository.saveResponseBytes(routed.key, head, shared.bytes, options);
     } catch (error) {
       this.#failed(error instanceof PayloadHandlerError ? "payload" : "write", error, target, repository, counters);
@@ -1227,6 +1229,11 @@ function headerSignature(headers: Headers | undefined): string {
   let signature = "";
   for (const [name, value] of headers) signature += `${name}:${value}\n`;
   return signature;
+}
+
+/** Whether a URL has nothing that {@link redactUrl} redacts: no userinfo, query or fragment. */
+function bare(url: URL): boolean {
+  return url.username === "" && url.password === "" && url.search.length <= 1 && url.hash.length <= 1;
 }
 
 /** Drops a response's body without reading it. */
