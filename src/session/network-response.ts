@@ -13,9 +13,15 @@ import { Recording } from "./recording.js";
 type Body = ConstructorParameters<typeof Response>[0];
 
 /** The body methods that read a whole body, and what each gives for the bytes of one. */
-const WHOLE_READS: Readonly<Record<string, (bytes: Uint8Array, response: Response) => Promise<unknown>>> = {
+const WHOLE_READS: Readonly<
+  Record<string, (bytes: Uint8Array, response: Response, recording: Recording) => Promise<unknown>>
+> = {
   text: async (bytes) => textOf(bytes),
-  json: (bytes) => parsed(textOf(bytes)),
+  json: (bytes, _response, recording) => {
+    const known = recording.parsedJson;
+    recording.parsedJson = undefined;
+    return known === undefined ? parsed(textOf(bytes)) : Promise.resolve(known.value);
+  },
   arrayBuffer: async (bytes) => bytesOf(bytes).buffer,
   bytes: async (bytes) => bytesOf(bytes),
   blob: async (bytes, response) => new Blob([bytes], { type: blobTypeOf(response.headers.get("content-type")) ?? "" }),
@@ -102,7 +108,9 @@ export class NetworkResponse extends Response {
           if (recording === undefined || !recording.untouched) return read.call(this);
           // Where only Response can say what a blob's type is, it reads the stream.
           if (name === "blob" && blobTypeOf(this.headers.get("content-type")) === undefined) return read.call(this);
-          return recording.take().then((bytes) => (bytes === undefined ? read.call(this) : fromBytes(bytes, this)));
+          return recording
+            .take()
+            .then((bytes) => (bytes === undefined ? read.call(this) : fromBytes(bytes, this, recording)));
         },
       });
     }

@@ -61,6 +61,11 @@ export class Recording {
   #end: { readonly error: unknown } | "closed" | undefined;
   /** Whether {@link take} is taking the body, or took it: the caller's stream is a used one then. */
   #taken: "no" | "pending" | "yes" = "no";
+  /**
+   * The body's JSON value, when whoever settled the recording parsed it already (once: a reader
+   * takes it), so that `json()` need not parse the bytes again.
+   */
+  parsedJson: { readonly value: unknown } | undefined;
   /** Resolves once the recording ends: with the whole body after `settle`, or `undefined` if it did not complete. */
   readonly #ended: Promise<Uint8Array | undefined>;
   #resolveEnded!: (bytes: Uint8Array | undefined) => void;

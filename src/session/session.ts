@@ -12,7 +12,7 @@ import { credentialPairs, DEFAULT_CREDENTIAL_PARAMS, redactUrl } from "../creden
 import { expiryAdder, MAX_EXPIRE } from "../duration.js";
 import { CacheError, CacheTimeoutError, MissingDriverError, PayloadHandlerError, RequestfulError } from "../errors.js";
 import { BytesPayloadHandler } from "../payload/bytes.js";
-import { JSONPayloadHandler } from "../payload/json.js";
+import { JSONPayloadHandler, takeCheckedJson } from "../payload/json.js";
 import { StringPayloadHandler } from "../payload/string.js";
 import type { Key, RequestDescriptor } from "../types.js";
 import { Breaker } from "./breaker.js";
@@ -852,6 +852,7 @@ export class CachedSession implements AsyncDisposable {
     // Fetch resolves at the head: so does the session. The caller streams the body while it is
     // recorded; once it ends, it is handed to the waiters and stored, before the caller's stream closes.
     let storeError: unknown;
+    let recording: Recording | undefined;
     const settle = async (recorded: Recorded): Promise<void> => {
       if (!recorded.complete) {
         flight?.settle(undefined); // the waiters make their own requests
@@ -866,21 +867,23 @@ export class CachedSession implements AsyncDisposable {
       } catch (error) {
         storeError = error; // a strict session's cache error
       }
+      // A JSON payload handler parsed the body to check it: the caller's json() takes that value.
+      if (recording !== undefined) recording.parsedJson = takeCheckedJson(recorded.bytes);
     };
     let recorded!: () => void;
     const done = new Promise<void>((resolve) => (recorded = resolve));
     if (flight !== undefined) flight.recording = done;
     const onEnd = (result: Recorded) => settle(result).finally(recorded);
     // The caller's body: the recording, whose stream is made only if the caller streams it.
-    const recording =
-      response.body === null ? recordBody(null, limit, onEnd) : new Recording(response.body, limit, onEnd);
+    if (response.body !== null) recording = new Recording(response.body, limit, onEnd);
+    const callerBody = recording ?? recordBody(null, limit, onEnd);
     // A strict session rejects on a cache error: it waits for the store before it answers.
     if (this.#options.strict && storing) {
       await done;
       if (storeError !== undefined) throw storeError;
     }
     const init = callerInit(response, head?.kept);
-    return new NetworkResponse(recording, init, response.url || target.url.href, response.redirected);
+    return new NetworkResponse(callerBody, init, response.url || target.url.href, response.redirected);
   }
 
   /** Whether the repository's policy stores a response (RFC 9111 §3), and what a hit will need. */

@@ -113,6 +113,14 @@ describe("a response over a recording, read whole", () => {
     await expect(response.text()).rejects.toThrow(TypeError);
   });
 
+  it("gives json() the value parsed already, once", async () => {
+    const recording = new Recording(new Response('{"a":1}').body as ReadableStream<Uint8Array>, 100, async () => {
+      recording.parsedJson = { value: "parsed already" };
+    });
+    expect(await respond(recording).json()).toBe("parsed already");
+    expect(recording.parsedJson).toBeUndefined();
+  });
+
   it("reads each whole-body method as Response does", async () => {
     const text = '\uFEFF{"name":"caf\u00e9"}';
     const make = () =>
