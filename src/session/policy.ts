@@ -211,8 +211,20 @@ export function readResponseFields(headers: Headers): ResponseFields {
   return { kept, fields: { get: (name) => values.get(name.toLowerCase()) ?? null } };
 }
 
+/** The last `Connection` value read, and the fields it drops: responses on one connection repeat it. */
+let lastConnection: string | undefined;
+let lastDropped: ReadonlySet<string> = CONNECTION_FIELDS;
+
 /** The connection fields and those that a `Connection` value lists (usually just `keep-alive` or `close`). */
 function withListed(connection: string): ReadonlySet<string> {
+  if (connection !== lastConnection) {
+    lastDropped = listedFields(connection);
+    lastConnection = connection;
+  }
+  return lastDropped;
+}
+
+function listedFields(connection: string): ReadonlySet<string> {
   let names: Set<string> | undefined;
   for (const name of connection.split(",")) {
     const listed = name.trim().toLowerCase();
@@ -228,7 +240,7 @@ function withListed(connection: string): ReadonlySet<string> {
  * the encoded length; a decoded body is rarely shorter, so a declared length above the limit is
  * enough to pass a response through without reading it.
  */
-export function declaredLength(headers: Headers): number | undefined {
+export function declaredLength(headers: Fields): number | undefined {
   const value = headers.get("content-length");
   if (value === null || !/^\s*\d+\s*$/.test(value)) return undefined;
   return Number(value);

@@ -70,7 +70,6 @@ import {
   type FetchCacheMode,
   hasConditionalHeader,
   planRequest,
-  type ResponseFields,
   readResponseFields,
 } from "./policy.js";
 import { Reader } from "./reads.js";
@@ -822,16 +821,16 @@ export class CachedSession implements AsyncDisposable {
     const limit = this.#options.maxEntrySize;
     const body = response.body as { getReader?: unknown } | null;
     const readable = body === null || typeof body.getReader === "function";
-    const tooLarge = (declaredLength(response.headers) ?? 0) > limit;
     const store = plan.store && routed.usable && !routed.head;
+    // The header fields, read once for the decision, the caller's response and the stored copy.
+    const head = store && readable ? readResponseFields(response.headers) : undefined;
+    const fields = head?.fields ?? response.headers;
+    const tooLarge = (declaredLength(fields) ?? 0) > limit;
     let decision: StoreDecision | undefined;
     let reason: NotStoredReason | undefined;
-    // The header fields, read once for the decision, the caller's response and the stored copy.
-    let head: ResponseFields | undefined;
     if (store) {
-      if (!readable) reason = "unreadable";
+      if (!readable || head === undefined) reason = "unreadable";
       else {
-        head = readResponseFields(response.headers);
         const now = routed.repository.now();
         decision = this.#storeDecision(routed, response.status, head.fields, requestTime, now);
         if (!decision.store) reason = decision.reason;
@@ -840,7 +839,7 @@ export class CachedSession implements AsyncDisposable {
     }
     // A stream of events has no end: never stored, never shared (RFC 9111 leaves it storable, but a
     // response that never completes can be neither).
-    const eventStream = isEventStream(response.headers);
+    const eventStream = isEventStream(fields);
     if (store && reason === undefined && eventStream) reason = "event-stream";
     const storing = store && reason === undefined;
     const waited = flight !== undefined && flight.waiters > 0 && !eventStream;
@@ -1292,7 +1291,7 @@ function contentTypeOf(repository: AnyRepository): string | null {
 }
 
 /** Whether a response is a stream of server-sent events (`text/event-stream`). */
-function isEventStream(headers: Headers): boolean {
+function isEventStream(headers: Fields): boolean {
   return headers.get("content-type")?.trim().toLowerCase().startsWith("text/event-stream") === true;
 }
 

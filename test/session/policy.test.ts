@@ -99,6 +99,16 @@ describe("what is stored", () => {
     }
   });
 
+  it("drops the fields each response's own Connection lists, one response after another", () => {
+    const names = (connection: string) =>
+      headersToStore(new Headers({ connection, "x-a": "1", "x-b": "2", etag: '"1"' })).map(([name]) => name);
+    for (let i = 0; i < 2; i++) {
+      expect(names("x-a")).toEqual(["etag", "x-b"]);
+      expect(names("X-B, keep-alive")).toEqual(["etag", "x-a"]);
+      expect(names("close")).toEqual(["etag", "x-a", "x-b"]);
+    }
+  });
+
   it("finds conditional headers and declared lengths", () => {
     expect(hasConditionalHeader(new Headers({ "if-modified-since": "x" }))).toBe(true);
     expect(hasConditionalHeader(new Headers({ accept: "x" }))).toBe(false);
