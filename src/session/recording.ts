@@ -55,6 +55,8 @@ export class Recording {
   #wake: (() => void) | undefined;
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #stream: ReadableStream<Uint8Array> | undefined;
+  /** The stream shown while a take is under way. */
+  #inUse: ReadableStream<Uint8Array> | undefined;
   /** Chunks read before the caller's stream was made, in order. */
   #backlog: Uint8Array[] | undefined = [];
   /** How the body ended before the caller's stream was made: closed, or failed with an error. */
@@ -81,7 +83,10 @@ export class Recording {
   /** The caller's stream of the body, made on first use. */
   get stream(): ReadableStream<Uint8Array> {
     // While a take is under way the body is in use, and it may yet fall back to the stream.
-    if (this.#taken === "pending") return usedStream();
+    if (this.#taken === "pending") {
+      this.#inUse ??= usedStream();
+      return this.#inUse;
+    }
     this.#stream ??= this.#taken === "yes" ? usedStream() : this.#makeStream();
     return this.#stream;
   }

@@ -103,6 +103,8 @@ describe("a response over a recording, read whole", () => {
       return json;
     });
     expect(response.bodyUsed).toBe(true);
+    expect(response.body).toBe(response.body);
+    expect(response.body?.locked).toBe(true);
     push("1}");
     end();
     expect(await value).toEqual({ a: 1 });
