@@ -42,7 +42,8 @@ export class JSONPayloadHandler<T = JSONValue> implements PayloadHandler<T> {
   serializeSync(payload: StoredPayload | ArrayBuffer | T): string {
     const text = textOf(payload);
     if (text === undefined) return stringify(payload);
-    parse(text);
+    const value = parse(text);
+    if (isBytes(payload)) checked.set(payload, value);
     return text;
   }
 
@@ -51,6 +52,24 @@ export class JSONPayloadHandler<T = JSONValue> implements PayloadHandler<T> {
     if (text === undefined) throw unsupported(NAME, "deserialize", payload, "JSON text or its UTF-8 bytes");
     return parse(text) as T;
   }
+}
+
+/**
+ * The values of bytes that `serializeSync` checked, by the bytes, each for one reader to take
+ * instead of parsing the same bytes again (a session stores a miss, then its caller reads `json()`).
+ * An entry lives no longer than its bytes.
+ */
+const checked = new WeakMap<Uint8Array, unknown>();
+
+/**
+ * The JSON value of `bytes` if a `JSONPayloadHandler` checked these very bytes (the same array)
+ * and no one took it yet: what `Response.json()` gives for them, a value no one else holds.
+ */
+export function takeCheckedJson(bytes: Uint8Array): { value: unknown } | undefined {
+  if (!checked.has(bytes)) return undefined;
+  const value = checked.get(bytes);
+  checked.delete(bytes);
+  return { value };
 }
 
 /** The JSON text of text or bytes; `undefined` for a value of the handler's own type. */

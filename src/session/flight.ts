@@ -12,11 +12,12 @@ export class Shared {
   readonly #redirected: boolean;
   readonly #nullBody: boolean;
 
-  constructor(response: Response, bytes: Uint8Array, requestUrl: string) {
+  /** `kept`: the header fields to store, when they were read already. */
+  constructor(response: Response, bytes: Uint8Array, requestUrl: string, kept?: [string, string][]) {
     this.bytes = bytes;
     // A fetch other than Node's may return Headers without getSetCookie.
     const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
-    const headers = headersToStore(response.headers);
+    const headers = kept ?? headersToStore(response.headers);
     this.head = {
       status: response.status,
       headers: decodedHeaders(headers, bytes.byteLength),
@@ -60,12 +61,14 @@ function decodedHeaders(headers: [string, string][], length: number): [string, s
 
 /**
  * The status and headers of a network response as the session hands it to its caller while the
- * body streams: the origin's fields but those of the connection, and its cookies.
+ * body streams: the origin's fields but those of the connection (`kept`, when they were read
+ * already), and its cookies.
  */
-export function callerInit(response: Response): ResponseInit {
-  const headers = headersToStore(response.headers);
+export function callerInit(response: Response, kept?: [string, string][]): ResponseInit {
   const cookies = typeof response.headers.getSetCookie === "function" ? response.headers.getSetCookie() : [];
-  for (const cookie of cookies) headers.push(["set-cookie", cookie]);
+  // `kept` may be shared (with the stored copy): the cookies go on a copy of it.
+  let headers = kept ?? headersToStore(response.headers);
+  if (cookies.length > 0) headers = [...headers, ...cookies.map((cookie): [string, string] => ["set-cookie", cookie])];
   return { status: response.status, statusText: response.statusText, headers };
 }
 

@@ -225,3 +225,37 @@ export const deferBody: (<T extends Response>(response: T, access: DeferredBody<
         if (state === undefined) throw new TypeError("a response without the state of a Response");
         state.body = new HeldBody(response, access);
       };
+
+/** A body that `Response` keeps in its state as a stream made when first read. */
+class StreamOnDemand {
+  readonly source = null;
+  readonly length = null;
+  readonly #make: () => ReadableStream<Uint8Array>;
+  #stream: ReadableStream<Uint8Array> | undefined;
+
+  constructor(make: () => ReadableStream<Uint8Array>) {
+    this.#make = make;
+  }
+
+  get stream(): ReadableStream<Uint8Array> {
+    return this.#stream ?? this.#make();
+  }
+
+  set stream(stream: ReadableStream<Uint8Array>) {
+    this.#stream = stream;
+  }
+}
+
+/**
+ * Gives `response` (built with a `null` body) a body whose stream is `make()`, asked for each time
+ * something reads the body until a `Response` method replaces it (`clone()` does); `undefined`
+ * where this Node's `Response` does not allow it.
+ */
+export const deferStream: ((response: Response, make: () => ReadableStream<Uint8Array>) => void) | undefined =
+  stateKey === undefined
+    ? undefined
+    : (response, make) => {
+        const state = (response as unknown as Record<symbol, State>)[stateKey];
+        if (state === undefined) throw new TypeError("a response without the state of a Response");
+        state.body = new StreamOnDemand(make);
+      };

@@ -1,6 +1,31 @@
-import { type DeferredBody, deferBody, defineHeldReads } from "./held-body.js";
+import {
+  blobTypeOf,
+  bytesOf,
+  type DeferredBody,
+  deferBody,
+  deferStream,
+  defineHeldReads,
+  parsed,
+  textOf,
+} from "./held-body.js";
+import { Recording } from "./recording.js";
 
 type Body = ConstructorParameters<typeof Response>[0];
+
+/** The body methods that read a whole body, and what each gives for the bytes of one. */
+const WHOLE_READS: Readonly<
+  Record<string, (bytes: Uint8Array, response: Response, recording: Recording) => Promise<unknown>>
+> = {
+  text: async (bytes) => textOf(bytes),
+  json: (bytes, _response, recording) => {
+    const known = recording.parsedJson;
+    recording.parsedJson = undefined;
+    return known === undefined ? parsed(textOf(bytes)) : Promise.resolve(known.value);
+  },
+  arrayBuffer: async (bytes) => bytesOf(bytes).buffer,
+  bytes: async (bytes) => bytesOf(bytes),
+  blob: async (bytes, response) => new Blob([bytes], { type: blobTypeOf(response.headers.get("content-type")) ?? "" }),
+};
 
 const responseBodyUsed = Object.getOwnPropertyDescriptor(Response.prototype, "bodyUsed")?.get as () => boolean;
 const responseClone = Response.prototype.clone;
@@ -12,7 +37,9 @@ let deferred: DeferredBody<NetworkResponse>;
  * A network response rebuilt over a body that the session read: the origin's status, status text,
  * headers, URL and redirect flag, which `new Response()` alone cannot carry. When the body is bytes
  * in memory, `json()`, `text()`, `arrayBuffer()`, `bytes()` and `blob()` read them as they are, and
- * the body's stream is made only when something reads it.
+ * the body's stream is made only when something reads it. When the body is a {@link Recording},
+ * those methods take the recorded bytes once the recording ends, and the stream is made only for
+ * a caller that asks for it (or for a body that the recording could not keep whole).
  */
 export class NetworkResponse extends Response {
   declare readonly url: string;
@@ -28,16 +55,24 @@ export class NetworkResponse extends Response {
   readonly #bytes: Uint8Array | undefined;
   /** Whether the body was read from `#held`. */
   #used = false;
+  /** The recording of a network body, while its bytes can be taken from it. */
+  readonly #recording: Recording | undefined;
 
-  constructor(body: Body, init: ResponseInit, url: string, redirected = false) {
+  constructor(body: Body | Recording, init: ResponseInit, url: string, redirected = false) {
     const defer = body instanceof Uint8Array && deferBody !== undefined;
-    super(defer ? null : body, init);
+    const recording = body instanceof Recording ? body : undefined;
+    const deferRecording = recording !== undefined && deferStream !== undefined;
+    super(defer || deferRecording ? null : recording !== undefined ? recording.stream : (body as Body), init);
     this.#url = url;
     this.#redirected = redirected;
     this.#bytes = body instanceof Uint8Array ? body : undefined;
     if (defer) {
       this.#held = body;
       deferBody?.(this, deferred);
+    }
+    if (deferRecording) {
+      this.#recording = recording;
+      deferStream?.(this, () => recording.stream);
     }
   }
 
@@ -58,6 +93,27 @@ export class NetworkResponse extends Response {
       },
       holds: (response) => response.#held !== undefined && !response.#used,
     });
+    // A recorded body read whole: the recorded bytes, or, when the recording did not keep it whole,
+    // the body's stream read by the method defined above.
+    for (const [name, fromBytes] of Object.entries(WHOLE_READS)) {
+      const read = Object.getOwnPropertyDescriptor(NetworkResponse.prototype, name)?.value as
+        | ((this: NetworkResponse) => Promise<unknown>)
+        | undefined;
+      if (read === undefined) continue;
+      Object.defineProperty(NetworkResponse.prototype, name, {
+        configurable: true,
+        writable: true,
+        value(this: NetworkResponse): Promise<unknown> {
+          const recording = this.#recording;
+          if (recording === undefined || !recording.untouched) return read.call(this);
+          // Where only Response can say what a blob's type is, it reads the stream.
+          if (name === "blob" && blobTypeOf(this.headers.get("content-type")) === undefined) return read.call(this);
+          return recording
+            .take()
+            .then((bytes) => (bytes === undefined ? read.call(this) : fromBytes(bytes, this, recording)));
+        },
+      });
+    }
     Object.defineProperties(NetworkResponse.prototype, {
       url: {
         configurable: true,

@@ -1,3 +1,4 @@
+import type { Fields } from "./http/fields.js";
 /**
  * The session's caching decisions, as pure functions: what a request's `cache` mode allows, which
  * responses may be stored, and which of their headers are kept. The IO lives in the session.
@@ -184,8 +185,46 @@ export function headersToStore(headers: Headers): [string, string][] {
   return kept;
 }
 
+/** A network response's header fields, read in one pass. */
+export interface ResponseFields {
+  /** Those that a stored copy keeps, as {@link headersToStore} gives them. */
+  readonly kept: [string, string][];
+  /** Every field, read as `Headers.get` reads it. */
+  readonly fields: Fields;
+}
+
+/**
+ * Reads a response's header fields once: those a stored copy keeps, and the value of each (lines of
+ * one name combined with `, `, as `Headers.get` gives them), without asking `Headers` again.
+ */
+export function readResponseFields(headers: Headers): ResponseFields {
+  const lines: [string, string][] = [];
+  const values = new Map<string, string>();
+  for (const [name, value] of headers) {
+    lines.push([name, value]);
+    const before = values.get(name);
+    values.set(name, before === undefined ? value : `${before}, ${value}`);
+  }
+  const listed = values.get("connection");
+  const dropped = listed === undefined ? CONNECTION_FIELDS : withListed(listed);
+  const kept = lines.filter(([name]) => name !== "set-cookie" && !dropped.has(name));
+  return { kept, fields: { get: (name) => values.get(name.toLowerCase()) ?? null } };
+}
+
+/** The last `Connection` value read, and the fields it drops: responses on one connection repeat it. */
+let lastConnection: string | undefined;
+let lastDropped: ReadonlySet<string> = CONNECTION_FIELDS;
+
 /** The connection fields and those that a `Connection` value lists (usually just `keep-alive` or `close`). */
 function withListed(connection: string): ReadonlySet<string> {
+  if (connection !== lastConnection) {
+    lastDropped = listedFields(connection);
+    lastConnection = connection;
+  }
+  return lastDropped;
+}
+
+function listedFields(connection: string): ReadonlySet<string> {
   let names: Set<string> | undefined;
   for (const name of connection.split(",")) {
     const listed = name.trim().toLowerCase();
@@ -201,7 +240,7 @@ function withListed(connection: string): ReadonlySet<string> {
  * the encoded length; a decoded body is rarely shorter, so a declared length above the limit is
  * enough to pass a response through without reading it.
  */
-export function declaredLength(headers: Headers): number | undefined {
+export function declaredLength(headers: Fields): number | undefined {
   const value = headers.get("content-length");
   if (value === null || !/^\s*\d+\s*$/.test(value)) return undefined;
   return Number(value);

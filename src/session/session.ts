@@ -12,7 +12,7 @@ import { credentialPairs, DEFAULT_CREDENTIAL_PARAMS, redactUrl } from "../creden
 import { expiryAdder, MAX_EXPIRE } from "../duration.js";
 import { CacheError, CacheTimeoutError, MissingDriverError, PayloadHandlerError, RequestfulError } from "../errors.js";
 import { BytesPayloadHandler } from "../payload/bytes.js";
-import { JSONPayloadHandler } from "../payload/json.js";
+import { JSONPayloadHandler, takeCheckedJson } from "../payload/json.js";
 import { StringPayloadHandler } from "../payload/string.js";
 import type { Key, RequestDescriptor } from "../types.js";
 import { Breaker } from "./breaker.js";
@@ -73,9 +73,10 @@ import {
   type FetchCacheMode,
   hasConditionalHeader,
   planRequest,
+  readResponseFields,
 } from "./policy.js";
 import { Reader } from "./reads.js";
-import { type Recorded, recordBody } from "./recording.js";
+import { type Recorded, Recording, recordBody } from "./recording.js";
 import { type Target, toTarget } from "./target.js";
 import type { UrlExpire } from "./url-rules.js";
 
@@ -816,21 +817,25 @@ export class CachedSession implements AsyncDisposable {
     const limit = this.#options.maxEntrySize;
     const body = response.body as { getReader?: unknown } | null;
     const readable = body === null || typeof body.getReader === "function";
-    const tooLarge = (declaredLength(response.headers) ?? 0) > limit;
     const store = plan.store && routed.usable && !routed.head;
+    // The header fields, read once for the decision, the caller's response and the stored copy.
+    const head = store && readable ? readResponseFields(response.headers) : undefined;
+    const fields = head?.fields ?? response.headers;
+    const tooLarge = (declaredLength(fields) ?? 0) > limit;
     let decision: StoreDecision | undefined;
     let reason: NotStoredReason | undefined;
     if (store) {
-      if (!readable) reason = "unreadable";
+      if (!readable || head === undefined) reason = "unreadable";
       else {
-        decision = this.#storeDecision(routed, response.status, response.headers, requestTime, routed.repository.now());
+        const now = routed.repository.now();
+        decision = this.#storeDecision(routed, response.status, head.fields, requestTime, now);
         if (!decision.store) reason = decision.reason;
         else if (tooLarge) reason = "too-large";
       }
     }
     // A stream of events has no end: never stored, never shared (RFC 9111 leaves it storable, but a
     // response that never completes can be neither).
-    const eventStream = isEventStream(response.headers);
+    const eventStream = isEventStream(fields);
     if (store && reason === undefined && eventStream) reason = "event-stream";
     const storing = store && reason === undefined;
     const waited = flight !== undefined && flight.waiters > 0 && !eventStream;
@@ -842,13 +847,14 @@ export class CachedSession implements AsyncDisposable {
     // Fetch resolves at the head: so does the session. The caller streams the body while it is
     // recorded; once it ends, it is handed to the waiters and stored, before the caller's stream closes.
     let storeError: unknown;
+    let recording: Recording | undefined;
     const settle = async (recorded: Recorded): Promise<void> => {
       if (!recorded.complete) {
         flight?.settle(undefined); // the waiters make their own requests
         if (storing) this.#notStored(routed, recorded.reason === "failed" ? "incomplete" : "too-large");
         return;
       }
-      const shared = new Shared(response, recorded.bytes, target.url.href);
+      const shared = new Shared(response, recorded.bytes, target.url.href, head?.kept);
       flight?.settle(shared);
       try {
         if (storing && decision?.store === true) await this.#store(routed, shared, decision);
@@ -856,17 +862,23 @@ export class CachedSession implements AsyncDisposable {
       } catch (error) {
         storeError = error; // a strict session's cache error
       }
+      // A JSON payload handler parsed the body to check it: the caller's json() takes that value.
+      if (recording !== undefined) recording.parsedJson = takeCheckedJson(recorded.bytes);
     };
     let recorded!: () => void;
     const done = new Promise<void>((resolve) => (recorded = resolve));
     if (flight !== undefined) flight.recording = done;
-    const stream = recordBody(response.body, limit, (result) => settle(result).finally(recorded));
+    const onEnd = (result: Recorded) => settle(result).finally(recorded);
+    // The caller's body: the recording, whose stream is made only if the caller streams it.
+    if (response.body !== null) recording = new Recording(response.body, limit, onEnd);
+    const callerBody = recording ?? recordBody(null, limit, onEnd);
     // A strict session rejects on a cache error: it waits for the store before it answers.
     if (this.#options.strict && storing) {
       await done;
       if (storeError !== undefined) throw storeError;
     }
-    return new NetworkResponse(stream, callerInit(response), response.url || target.url.href, response.redirected);
+    const init = callerInit(response, head?.kept);
+    return new NetworkResponse(callerBody, init, response.url || target.url.href, response.redirected);
   }
 
   /** Whether the repository's policy stores a response (RFC 9111 §3), and what a hit will need. */
@@ -919,7 +931,9 @@ export class CachedSession implements AsyncDisposable {
     try {
       const now = repository.now();
       const options = this.#kept(routed, decision, now);
-      const head = { ...shared.head, url: this.#show(target, shared.head.url) };
+      const url = shared.head.url;
+      // The request's own URL, parsed already, needs no second parse when it has nothing to redact.
+      const head = { ...shared.head, url: url === target.url.href && bare(target.url) ? url : this.#show(target, url) };
       saved = await repository.saveResponseBytes(routed.key, head, shared.bytes, options);
     } catch (error) {
       this.#failed(error instanceof PayloadHandlerError ? "payload" : "write", error, target, repository, counters);
@@ -1198,6 +1212,11 @@ function headerSignature(headers: Headers | undefined): string {
   return signature;
 }
 
+/** Whether a URL has nothing that {@link redactUrl} redacts: no userinfo, query or fragment. */
+function bare(url: URL): boolean {
+  return url.username === "" && url.password === "" && url.search.length <= 1 && url.hash.length <= 1;
+}
+
 /** Drops a response's body without reading it. */
 async function discard(response: Response): Promise<void> {
   try {
@@ -1274,7 +1293,7 @@ function contentTypeOf(repository: AnyRepository): string | null {
 }
 
 /** Whether a response is a stream of server-sent events (`text/event-stream`). */
-function isEventStream(headers: Headers): boolean {
+function isEventStream(headers: Fields): boolean {
   return headers.get("content-type")?.trim().toLowerCase().startsWith("text/event-stream") === true;
 }
 

@@ -7,6 +7,7 @@ import {
   PayloadHandlerError,
   StringPayloadHandler,
 } from "../../src/index.js";
+import { takeCheckedJson } from "../../src/payload/json.js";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -85,6 +86,20 @@ describe("JSONPayloadHandler", () => {
     // A mark anywhere else is not JSON.
     expect(() => handler.deserializeSync('{"a":\ufeff1}')).toThrow(PayloadHandlerError);
     expect(() => handler.deserializeSync('\ufeff\ufeff{"a":1}')).toThrow(PayloadHandlerError);
+  });
+
+  it("keeps the value of bytes it checked for one reader of the same bytes, as Response.json() gives it", async () => {
+    for (const text of ['{"a":[1,{"b":"caf\u00e9"}]}', '\ufeff{"a":1}', "[]"]) {
+      const bytes = encode(text);
+      expect(takeCheckedJson(bytes)).toBeUndefined();
+      handler.serializeSync(bytes);
+      expect(takeCheckedJson(encode(text))).toBeUndefined(); // other bytes, however equal
+      expect(takeCheckedJson(bytes)).toEqual({ value: await new Response(bytes).json() });
+      expect(takeCheckedJson(bytes)).toBeUndefined(); // taken once
+    }
+    const notJson = encode("{");
+    expect(() => handler.serializeSync(notJson)).toThrow(PayloadHandlerError);
+    expect(takeCheckedJson(notJson)).toBeUndefined();
   });
 
   it("stringifies values, leaving out undefined properties as JSON.stringify does", async () => {

@@ -6,6 +6,7 @@ import {
   headersToStore,
   isStorableStatus,
   planRequest,
+  readResponseFields,
 } from "../../src/session/policy.js";
 
 const plain = { persist: true, conditional: false, range: false };
@@ -77,6 +78,35 @@ describe("what is stored", () => {
       ["etag", '"1"'],
       ["vary", "accept"],
     ]);
+  });
+
+  it("reads a response's fields in one pass as headersToStore and Headers.get read them", () => {
+    const headers = new Headers([
+      ["Content-Type", "application/json"],
+      ["Connection", "keep-alive, X-Hop"],
+      ["Keep-Alive", "timeout=5"],
+      ["X-Hop", "1"],
+      ["Cache-Control", "max-age=60"],
+      ["cache-control", "public"],
+      ["Set-Cookie", "a=1"],
+      ["Set-Cookie", "b=2"],
+      ["ETag", '"1"'],
+    ]);
+    const { kept, fields } = readResponseFields(headers);
+    expect(kept).toEqual(headersToStore(headers));
+    for (const name of ["cache-control", "Cache-Control", "set-cookie", "connection", "x-hop", "etag", "vary", "age"]) {
+      expect(fields.get(name)).toBe(headers.get(name));
+    }
+  });
+
+  it("drops the fields each response's own Connection lists, one response after another", () => {
+    const names = (connection: string) =>
+      headersToStore(new Headers({ connection, "x-a": "1", "x-b": "2", etag: '"1"' })).map(([name]) => name);
+    for (let i = 0; i < 2; i++) {
+      expect(names("x-a")).toEqual(["etag", "x-b"]);
+      expect(names("X-B, keep-alive")).toEqual(["etag", "x-a"]);
+      expect(names("close")).toEqual(["etag", "x-a", "x-b"]);
+    }
   });
 
   it("finds conditional headers and declared lengths", () => {

@@ -67,6 +67,15 @@ describe.each(list)("session on $name", (backend) => {
     expect(server.count(pathOf(url))).toBe(1);
   });
 
+  it("gives a miss's caller a JSON value of its own: changing it changes nothing stored", async () => {
+    const session = await open();
+    const url = fresh();
+    const value = (await (await session.fetch(url)).json()) as { path: string; hit: number };
+    expect(value).toEqual({ path: pathOf(url), hit: 1 });
+    value.hit = 99;
+    expect(await (await session.fetch(url)).json()).toEqual({ path: pathOf(url), hit: 1 });
+  });
+
   it.each([
     ["tracks", "application/json", JSON.stringify({ name: "Žluťoučký kůň", emoji: "🎵", n: [1, 2, 3] })],
     ["pages", "text/html; charset=utf-8", "<p>naïve café ☕</p>\n"],

@@ -23,6 +23,10 @@ const RFC850 =
 /** `Sun Nov  6 08:49:37 1994` (asctime-date) */
 const ASCTIME = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([a-z]{3}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i;
 
+/** The last IMF-fixdate parsed, and its instant. */
+let lastFixdate: string | undefined;
+let lastInstant: number | undefined;
+
 /**
  * The instant, in epoch milliseconds, of an HTTP-date in any of its three forms (RFC 9110 §5.6.7),
  * or `undefined` for anything else (a recipient treats an invalid date as absent or in the past,
@@ -30,9 +34,15 @@ const ASCTIME = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([a-z]{3}) ([ \d]\d) (\d{2}):(
  */
 export function parseHttpDate(value: string | null | undefined, now = Date.now()): number | undefined {
   if (value === null || value === undefined) return undefined;
+  if (value === lastFixdate) return lastInstant;
   const text = value.trim();
   let m = IMF_FIXDATE.exec(text);
-  if (m !== null) return instant(Number(m[3]), m[2], m[1], m[4], m[5], m[6]);
+  if (m !== null) {
+    // An IMF-fixdate does not depend on `now`: the last one is kept (responses close in time share their Date).
+    lastInstant = instant(Number(m[3]), m[2], m[1], m[4], m[5], m[6]);
+    lastFixdate = value;
+    return lastInstant;
+  }
   m = RFC850.exec(text);
   if (m !== null) {
     let year = 2000 + Number(m[3]);

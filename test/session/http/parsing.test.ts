@@ -93,6 +93,17 @@ describe("parseHttpDate (RFC 9110 §5.6.7)", () => {
     expect(parseHttpDate("SUN, 06 NOV 1994 08:49:37 gmt")).toBe(instant);
   });
 
+  it("gives the same answer for a date parsed again, valid or not", () => {
+    for (let i = 0; i < 2; i++) {
+      expect(parseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT")).toBe(instant);
+      expect(parseHttpDate("Sat, 31 Feb 2024 10:00:00 GMT")).toBeUndefined();
+      expect(parseHttpDate(" Sun, 06 Nov 1994 08:49:37 GMT ")).toBe(instant);
+      expect(parseHttpDate("Thursday, 18-Aug-80 02:01:18 GMT", Date.UTC(2026, 0, 1))).toBe(
+        Date.UTC(1980, 7, 18, 2, 1, 18),
+      );
+    }
+  });
+
   it.each([
     "Thu, 18 Aug 2050 02:01:18 UTC",
     "Thu, 18 Aug 50 02:01:18 GMT",

@@ -1,0 +1,77 @@
+/**
+ * Profiles the session's miss loop: every request asks for a URL not asked for before.
+ * `npx tsx bench/profile-miss.ts memory|sqlite|normal [requests] [profile.cpuprofile]`
+ */
+import { writeFileSync } from "node:fs";
+import { Session as Inspector } from "node:inspector/promises";
+import { join } from "node:path";
+import {
+  CachedSession,
+  defineSettings,
+  JSONPayloadHandler,
+  type JSONValue,
+  MemoryCache,
+  type ResponseCache,
+  repositoryByPathSegment,
+  SQLiteCache,
+} from "../src/index.js";
+import { tempFolder } from "../test/helpers/temp.js";
+import { startApi } from "./workload.js";
+
+const settings = defineSettings<JSONValue>({
+  name: "misses",
+  fields: ["id"],
+  getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[3] : null],
+  payloadHandler: new JSONPayloadHandler(),
+});
+const api = await startApi();
+const folder = tempFolder("requestful-profile-miss-");
+const kind = process.argv[2] ?? "memory";
+const large = { maxEntries: 1_000_000, maxBytes: 1024 * 1024 * 1024 };
+const cache: ResponseCache =
+  kind === "memory"
+    ? new MemoryCache(large)
+    : SQLiteCache.connectWithPath(join(folder.path, "s"), kind === "normal" ? { synchronous: "normal" } : {});
+cache.repositoryGetter = repositoryByPathSegment(1);
+cache.createRepository(settings);
+const session = new CachedSession({ cache });
+await session.cache.connect();
+let n = 0;
+const miss = async () => (await session.fetch(`${api.base}/v1/misses/m${n++}`)).json();
+const plain = async () => (await fetch(`${api.base}/v1/misses/p${n++}`)).json();
+for (let i = 0; i < 2_000; i++) {
+  await miss();
+  await plain();
+}
+const count = Number(process.argv[3] ?? 5_000);
+const inspector = new Inspector();
+inspector.connect();
+const out = process.argv[4];
+if (out !== undefined) {
+  await inspector.post("Profiler.enable");
+  await inspector.post("Profiler.setSamplingInterval", { interval: 100 });
+  await inspector.post("Profiler.start");
+}
+const misses: number[] = [];
+const plains: number[] = [];
+for (let i = 0; i < count; i++) {
+  let start = performance.now();
+  await miss();
+  misses.push(performance.now() - start);
+  start = performance.now();
+  await plain();
+  plains.push(performance.now() - start);
+}
+if (out !== undefined) {
+  const { profile } = await inspector.post("Profiler.stop");
+  writeFileSync(out, JSON.stringify(profile));
+}
+// Low percentiles are what the code costs; the mean and the median also carry the machine's load.
+const at = (times: number[], q: number) => [...times].sort((a, b) => a - b)[Math.floor(times.length * q)] as number;
+const row = (times: number[]) =>
+  [0.1, 0.25, 0.5].map((q) => `p${q * 100} ${(at(times, q) * 1_000).toFixed(1)}`).join(", ");
+console.log(`${kind}: miss ${row(misses)} µs; plain fetch ${row(plains)} µs`);
+console.log(`  miss / plain: ${[0.1, 0.25, 0.5].map((q) => (at(misses, q) / at(plains, q)).toFixed(3)).join(", ")}`);
+await session.close();
+await api.stop();
+folder.remove();
