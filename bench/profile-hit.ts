@@ -6,7 +6,8 @@
  *
  * SUBJECT is `session-memory`, `session-sqlite`, `handler-memory` or `handler-sqlite`. Every URL of
  * the bench workload is fetched once, then HITS hits cycle through them (after a warm-up); with
- * PROFILE_FILE, the hits alone are profiled into that file (open it in Chrome's DevTools).
+ * PROFILE_FILE, the hits alone are profiled into that file (open it in Chrome's DevTools). With
+ * PAGES=1 in the environment, the URLs are the workload's 100 KB pages instead of its 1 KB tracks.
  */
 import { writeFileSync } from "node:fs";
 import { Session as Inspector } from "node:inspector/promises";
@@ -23,7 +24,7 @@ import {
   SQLiteCache,
 } from "../src/index.js";
 import { tempFolder } from "../test/helpers/temp.js";
-import { startApi, TRACK_COUNT } from "./workload.js";
+import { PAGE_COUNT, startApi, TRACK_COUNT } from "./workload.js";
 
 const [subject = "session-memory", hitsArg = "200000", profileFile] = process.argv.slice(2);
 const [kind, store] = subject.split("-") as ["session" | "handler", "memory" | "sqlite"];
@@ -35,14 +36,16 @@ const cache: ResponseCache =
     ? SQLiteCache.connectWithPath(join(folder.path, "profile"))
     : new MemoryCache({ maxEntries: 100_000, maxBytes: 1024 * 1024 * 1024 });
 cache.repositoryGetter = repositoryByPathSegment(1);
-cache.createRepository(
-  defineSettings<JSONValue>({
-    name: "tracks",
-    fields: ["id"],
-    getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[3] : null],
-    payloadHandler: new JSONPayloadHandler(),
-  }),
-);
+for (const name of ["tracks", "pages"]) {
+  cache.createRepository(
+    defineSettings<JSONValue>({
+      name,
+      fields: ["id"],
+      getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[3] : null],
+      payloadHandler: new JSONPayloadHandler(),
+    }),
+  );
+}
 const session = kind === "session" ? new CachedSession({ cache }) : undefined;
 const handler =
   kind === "handler" ? RequestHandler.create({ cache, payloadHandler: new JSONPayloadHandler() }) : undefined;
@@ -51,9 +54,12 @@ const get = session
   ? async (url: string) => (await session.fetch(url)).json()
   : (url: string) => (handler as RequestHandler<unknown>).get(url);
 
-const urls = Array.from({ length: TRACK_COUNT }, (_, i) => `${api.base}/v1/tracks/t${i}`);
+const pages = process.env.PAGES === "1";
+const urls = pages
+  ? Array.from({ length: PAGE_COUNT }, (_, i) => `${api.base}/v1/pages/p${i}`)
+  : Array.from({ length: TRACK_COUNT }, (_, i) => `${api.base}/v1/tracks/t${i}`);
 for (const url of urls) await get(url);
-for (let i = 0; i < 40_000; i++) await get(urls[i % urls.length] as string);
+for (let i = 0; i < (pages ? 400 : 40_000); i++) await get(urls[i % urls.length] as string);
 
 const hits = Number(hitsArg);
 const inspector = new Inspector();
