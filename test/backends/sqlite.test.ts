@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { getNow } from "../../src/cache/backends/sqlite/busy.js";
 import {
   CacheError,
   defineSettings,
@@ -259,5 +260,34 @@ describe("SQLite: the table", () => {
     expect(await repo.deleteResponses(keys.slice(0, 11_000))).toBe(11_000);
     expect(await repo.count()).toBe(1_000);
     await cache.close();
+  });
+});
+
+describe("SQLite: reads while the database is busy", () => {
+  it("reads at once when it can, and tries again after a pause while the database is locked", async () => {
+    const busy = Object.assign(new Error("database is locked"), { code: "SQLITE_BUSY" });
+    let calls = 0;
+    const statement = {
+      get(...params: unknown[]) {
+        calls++;
+        if (calls < 3) throw busy;
+        return params;
+      },
+    };
+    const later = getNow(statement, [1, "a"]);
+    expect(later).toBeInstanceOf(Promise);
+    expect(await later).toEqual([1, "a"]);
+    expect(calls).toBe(3);
+    expect(getNow({ get: (...params: unknown[]) => params }, [2])).toEqual([2]);
+    expect(() =>
+      getNow(
+        {
+          get() {
+            throw new TypeError("not a lock");
+          },
+        },
+        [],
+      ),
+    ).toThrow(TypeError);
   });
 });

@@ -31,3 +31,17 @@ export async function retryBusy<T>(work: () => T, deadline = BUSY_DEADLINE_MS): 
     }
   }
 }
+
+/**
+ * A statement's first row (`get`), read at once, with no promise or closure on the way; only
+ * while another connection holds a lock does it become a promise that tries again after pauses,
+ * as {@link retryBusy} does.
+ */
+export function getNow(statement: { get(...params: unknown[]): unknown }, params: unknown[]): unknown {
+  try {
+    return statement.get(...params);
+  } catch (error) {
+    if (!isBusy(error)) throw error;
+  }
+  return retryBusy(() => statement.get(...params));
+}

@@ -8,7 +8,7 @@ import { type RepositoryOptions, ResponseRepository } from "../../repository.js"
 import type { ResponseRepositorySettings } from "../../settings.js";
 import * as admin from "./admin.js";
 import type { SQLiteBounds } from "./bounds.js";
-import { retryBusy } from "./busy.js";
+import { getNow, retryBusy } from "./busy.js";
 import type { SQLiteDatabase as Database, SQLiteStatement as Statement } from "./database.js";
 import {
   ADDED_COLUMNS,
@@ -131,25 +131,26 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
   }
 
   protected override async readPayload(key: K, now: number): Promise<StoredPayload | undefined> {
-    const sql = this.#statements;
-    const payload = await retryBusy(() => sql.selectPayload.get(now, ...key) as string | Buffer | undefined);
+    let payload = getNow(this.#statements.selectPayload, [now, ...key]) as string | Buffer | undefined;
+    if (payload instanceof Promise) payload = (await payload) as string | Buffer | undefined;
     if (payload !== undefined) this.#bounds?.touch(this.name, key);
     return typeof payload === "string" || payload === undefined ? payload : asUint8Array(payload);
   }
 
   protected override async readEntry(key: K, now: number | undefined): Promise<CacheEntry<K> | undefined> {
     const sql = this.#statements;
-    const row = await retryBusy(
-      () => (now === undefined ? sql.selectAnyEntry.get(...key) : sql.selectEntry.get(now, ...key)) as Row | undefined,
-    );
+    let row = (now === undefined ? getNow(sql.selectAnyEntry, [...key]) : getNow(sql.selectEntry, [now, ...key])) as
+      | Row
+      | undefined;
+    if (row instanceof Promise) row = (await row) as Row | undefined;
     if (row === undefined) return undefined;
     this.#bounds?.touch(this.name, key);
     return entryOf([...key] as unknown as K, row, 0);
   }
 
   protected override async readPayloadEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
-    const sql = this.#statements;
-    const row = (await retryBusy(() => sql.selectPayloadEntry.get(now, ...key))) as Row | undefined;
+    let row = getNow(this.#statements.selectPayloadEntry, [now, ...key]) as Row | undefined;
+    if (row instanceof Promise) row = (await row) as Row | undefined;
     if (row === undefined) return undefined;
     this.#bounds?.touch(this.name, key);
     const payload = row[2] as string | Buffer;
