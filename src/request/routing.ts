@@ -19,9 +19,6 @@ export interface ReadParts<T> {
   headersFor(options: RequestOptions | undefined): Promise<Headers>;
 }
 
-/** What a cache read found when the entry does not answer the request: the request is sent. */
-const NO_ANSWER: unique symbol = Symbol("no answer");
-
 /** The most plain GETs whose repository and key are remembered. */
 const MAX_ROUTES = 10_000;
 
@@ -94,14 +91,17 @@ export class CacheReads<T> {
     send: () => Promise<T | undefined>,
   ): Promise<T | undefined> {
     const own = this.#parts.payloadHandler;
-    return repository
-      .getPayloadEntry(key as never)
-      .then((entry) => {
-        if (entry === undefined || (entry.status !== null && entry.status !== 200)) return NO_ANSWER;
-        if (!answersFresh(repository.policy, entry, headers, NO_REQUEST_DIRECTIVES, repository.now())) return NO_ANSWER;
-        return decodeStored(own, entry.payload);
-      })
-      .then((value) => (value === NO_ANSWER ? send() : value), send);
+    return repository.getPayloadEntry(key as never).then((entry) => {
+      if (entry === undefined || (entry.status !== null && entry.status !== 200)) return send();
+      if (!answersFresh(repository.policy, entry, headers, NO_REQUEST_DIRECTIVES, repository.now())) return send();
+      let value: T | Promise<T>;
+      try {
+        value = decodeStored(own, entry.payload);
+      } catch {
+        return send();
+      }
+      return value instanceof Promise ? value.catch(send) : value;
+    }, send);
   }
 
   #remember(href: string, repository: AnyRepository, key: unknown): void {

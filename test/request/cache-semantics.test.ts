@@ -119,4 +119,23 @@ describe.each(backends)("a request handler's cache reads on %s", (_, makeCache) 
     await expect(handler.get(url)).rejects.toBeInstanceOf(ResponseError);
     expect(server.count(path)).toBe(1);
   });
+
+  it("sends a request that the cache does not answer once, even when it fails", async () => {
+    const { now } = fakeClock();
+    const cache = makeCache(now);
+    cache.createRepository(
+      defineSettings({ name: "items", fields: ["id"], getKey: ({ url }) => [url.pathname.split("/")[2] ?? null] }),
+    );
+    let calls = 0;
+    const handler = RequestHandler.create({
+      cache,
+      fetch: async () => {
+        calls++;
+        return new Response("gone", { status: 404 });
+      },
+    });
+    handlers.push(handler as RequestHandler<unknown>);
+    await expect(handler.get("https://api.example.com/items/1")).rejects.toBeInstanceOf(ResponseError);
+    expect(calls).toBe(1);
+  });
 });
