@@ -80,8 +80,12 @@ describe.skipIf(unavailable !== undefined)("Redis bounds: books that Redis evict
   const open: RedisCache[] = [];
   const probe = new Redis(REDIS_URL, { lazyConnect: true });
 
+  /** The cache's clock: a millisecond per call, so that entries written in turn have distinct cached times. */
+  let clock = Date.now() - 3_600_000;
+  const now = () => ++clock;
+
   async function bounded(options: Record<string, unknown>): Promise<[RedisCache, RedisRepository]> {
-    const cache = RedisCache.connect(REDIS_URL, { prefix, ...options });
+    const cache = RedisCache.connect(REDIS_URL, { prefix, now, ...options });
     open.push(cache);
     const repo = cache.createRepository(settings()) as unknown as RedisRepository;
     await cache.connect();
@@ -154,6 +158,32 @@ describe.skipIf(unavailable !== undefined)("Redis bounds: books that Redis evict
     // k5 was read after the rest were written: it is not the one evicted for "fresh".
     expect(await pages.contains(key("k5"))).toBe(true);
     expect(await pages.contains(key("fresh"))).toBe(true);
+  });
+
+  it("takes over a rebuild whose process died, once its lease has run out", async () => {
+    const [cache, repo] = await bounded({ maxEntries: 10 });
+    const pages = repo as unknown as AnyRepository;
+    for (let i = 0; i < 12; i++) await pages.saveResponse([key(`k${i}`), "p"]);
+    // What a process leaves that started a rebuild and died before its first step.
+    await deleteBooks(repo, ["s", "a", "u"]);
+    await probe.hset(`${repo.keys.base}u`, { bytes: 0, n: 0, token: "dead:1", lease: 1 });
+    await pages.saveResponse([key("next"), "p"]);
+    await expectExactBooks(cache, repo, probe, { entries: 10, bytes: Number.POSITIVE_INFINITY });
+    expect(await pages.contains(key("next"))).toBe(true);
+  });
+
+  it("does not start a second rebuild, nor evict, while one holds its lease", async () => {
+    const [, repo] = await bounded({ maxEntries: 5 });
+    const pages = repo as unknown as AnyRepository;
+    for (let i = 0; i < 5; i++) await pages.saveResponse([key(`k${i}`), "p"]);
+    await deleteBooks(repo, ["s", "a", "u"]);
+    const lease = Date.now() + 60_000;
+    await probe.hset(`${repo.keys.base}u`, { bytes: 0, n: 0, token: "other:1", lease });
+    await pages.saveResponse([key("next"), "p"]);
+    expect(await probe.hget(`${repo.keys.base}u`, "token")).toBe("other:1");
+    // The books hold what was written since; nothing was evicted (6 entries, bound 5).
+    expect(await books(probe, repo)).toMatchObject({ sized: 1, used: 1, totals: { n: "1" } });
+    expect((await entryKeys(probe, repo)).length).toBe(6);
   });
 
   it(`ends with exact books when the books are deleted while ${BOUND_WORKERS} processes write`, {

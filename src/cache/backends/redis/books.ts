@@ -56,21 +56,17 @@ local function evict(max_entries, max_bytes)
   return bytes
 end
 
--- The books, as they stand before a write: 'whole', 'rebuilding' (another rebuild holds a live
--- lease), 'stale' (a rebuild whose lease ran out) or 'lost' (Redis evicted some of them). Each check
--- is O(1): the keys that must be there together, and n against the sizes and the use order (and,
--- without an index, the oldest ids of the sample).
+-- The books, as they stand before a write: 'whole', 'rebuilding' (a rebuild holds a live lease),
+-- 'stale' (a rebuild whose lease ran out) or 'lost' (Redis evicted some of them, rebuilt or not).
+-- Each check is O(1): the keys that must be there together, and n against the sizes and the use
+-- order (and, without an index, the oldest ids of the sample).
 local function books(t, expect, sample)
-  local state = redis.call('HMGET', usage, 'n', 'token', 'lease')
-  local counted, token, lease = tonumber(state[1]), state[2], tonumber(state[3])
-  if token then
-    if lease and lease > t then return 'rebuilding' end
-    return 'stale'
-  end
   if redis.call('EXISTS', usage) == 0 then
     if expect or redis.call('EXISTS', index, sizes, used) > 0 then return 'lost' end
     return 'whole'
   end
+  local state = redis.call('HMGET', usage, 'n', 'token', 'lease')
+  local counted, token, lease = tonumber(state[1]), state[2], tonumber(state[3])
   if counted == nil or redis.call('HLEN', sizes) ~= counted or redis.call('ZCARD', used) ~= counted then
     return 'lost'
   end
@@ -81,7 +77,17 @@ local function books(t, expect, sample)
       if redis.call('EXISTS', entries .. id) == 1 then return 'lost' end
     end
   end
+  if token then
+    if lease and lease > t then return 'rebuilding' end
+    return 'stale'
+  end
   return 'whole'
+end
+
+-- Whether the books agree with themselves: n against the sizes and the use order.
+local function consistent()
+  local counted = tonumber(redis.call('HGET', usage, 'n'))
+  return counted ~= nil and redis.call('HLEN', sizes) == counted and redis.call('ZCARD', used) == counted
 end
 
 -- Starts a rebuild: fresh, empty books that say so, and a lease. Returns the rebuild's token.

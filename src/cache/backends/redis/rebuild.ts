@@ -28,13 +28,14 @@ return repair(ARGV)
  * back in the books each entry that exists and that they do not hold yet, with its size, its cached
  * time as its last use (or now, if later), its `expiresAt` in the index and its drop time. Re-adding
  * is idempotent (an id the books hold is left as it is), so steps may repeat ids and interleave with
- * writes. Returns how many it added, or -1 when the rebuild is no longer the one under way.
+ * writes. Returns how many it added, or -1 when the rebuild is no longer the one under way (or
+ * Redis evicted the books again: the next write starts another).
  */
 export const REBUILD_STEP = script(
   "rebuild-step",
   `${BOUNDS_HEAD}
 local t = clock()
-if redis.call('HGET', usage, 'token') ~= ARGV[1] then return -1 end
+if redis.call('HGET', usage, 'token') ~= ARGV[1] or not consistent() then return -1 end
 redis.call('HSET', usage, 'lease', ms(t + ${REBUILD_LEASE}))
 local added, longest = 0, 0
 for k = 2, #ARGV do
@@ -74,7 +75,7 @@ export const REBUILD_END = script(
   "rebuild-end",
   `${BOUNDS_HEAD}
 prune(clock())
-if redis.call('HGET', usage, 'token') ~= ARGV[1] then return -1 end
+if redis.call('HGET', usage, 'token') ~= ARGV[1] or not consistent() then return -1 end
 redis.call('HDEL', usage, 'token', 'lease')
 evict(tonumber(ARGV[2]), tonumber(ARGV[3]))
 return 1
