@@ -186,6 +186,24 @@ describe.skipIf(unavailable !== undefined)("Redis bounds: books that Redis evict
     expect((await entryKeys(probe, repo)).length).toBe(6);
   });
 
+  it("rebuilds at most once a pause for entries that a process without bounds wrote", async () => {
+    const [cache, repo] = await bounded({ maxEntries: 100 });
+    const [, plain] = await bounded({});
+    const pages = repo as unknown as AnyRepository;
+    const others = plain as unknown as AnyRepository;
+    await pages.saveResponse([key("mine"), "p"]);
+    for (let i = 0; i < 3; i++) await others.saveResponse([key(`plain${i}`), "p"]);
+    // The bounded write meets an entry its books do not know: a rebuild takes the others in.
+    await pages.saveResponse([key("plain0"), "mine now"]);
+    await expectExactBooks(cache, repo, probe, { entries: 100, bytes: Number.POSITIVE_INFINITY });
+    const rebuilt = await probe.hget(`${repo.keys.base}u`, "rebuilt");
+    expect(rebuilt).not.toBeNull();
+    await others.saveResponse([key("plain9"), "p"]);
+    await pages.saveResponse([key("plain9"), "mine too"]);
+    expect(await probe.hget(`${repo.keys.base}u`, "rebuilt")).toBe(rebuilt);
+    expect(await books(probe, repo)).toMatchObject({ indexed: 5, sized: 5, used: 5, totals: { n: "5" } });
+  });
+
   it(`ends with exact books when the books are deleted while ${BOUND_WORKERS} processes write`, {
     timeout: 120_000,
   }, async () => {

@@ -7,13 +7,19 @@ import { WRITE } from "./scripts.js";
 
 /** How long a rebuild of the books may go without a step before another process takes it over, in ms. */
 export const REBUILD_LEASE = 10_000;
+/**
+ * How long after a rebuild an entry that the books do not know starts no other, in ms (a process
+ * without bounds that writes to the repository would otherwise start one with every write).
+ */
+export const REBUILD_PAUSE = 60_000;
 
 /**
  * What keeps one repository within its bounds, in its own hash slot, beside the index (`x`) and the
  * drop times (`g`): `s`, a hash of each entry's size; `a`, a sorted set of ids by last use (server
  * time); `u`, a hash whose `bytes` field is the total of `s` and whose `n` field is the number of
  * ids in `s` (and in `a`). While the books are rebuilt (see rebuild.ts), `u` also holds the
- * rebuild's `token` and the server time at which its `lease` ends. The keys are found from the
+ * rebuild's `token` and the server time at which its `lease` ends; after one, `rebuilt` is the server
+ * time at which it ended. The keys are found from the
  * index's name, so that every key stays in the repository's slot.
  */
 export const BOOKKEEPING = `

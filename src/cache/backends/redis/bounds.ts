@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Bounds, StoreUsage } from "../../bounds.js";
-import { BOUNDS_HEAD, REBUILD_LEASE, script } from "./books.js";
+import { BOUNDS_HEAD, REBUILD_LEASE, REBUILD_PAUSE, script } from "./books.js";
 import type { RedisArgument, RedisLink } from "./connection.js";
 import type { KeyLayout } from "./keys.js";
 import { rebuildBooks, repairBooks } from "./rebuild.js";
@@ -33,22 +33,25 @@ local t = clock()
 local n = 4 * (#KEYS - 2)
 local max_entries, max_bytes = tonumber(ARGV[n + 1]), tonumber(ARGV[n + 2])
 local state = books(t, ARGV[n + 3] == '1', ${REPAIR_SAMPLE})
--- Books that miss an entry that exists: a written entry they do not know, or a read one.
+-- Books that miss an entry that exists: a written entry they do not know, or a read one. (An entry
+-- that a process without bounds wrote looks the same: such evidence rebuilds at most once a pause.)
+local unknown = false
 if state == 'whole' then
   for i = 3, #KEYS do
     if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', sizes, ARGV[(i - 3) * 4 + 1]) == 0 then
-      state = 'lost'
+      unknown = true
       break
     end
   end
 end
 for k = n + 5, #ARGV do
   local id = ARGV[k]
-  if redis.call('ZADD', used, 'XX', 'CH', t, id) == 0 and state == 'whole'
+  if redis.call('ZADD', used, 'XX', 'CH', t, id) == 0 and state == 'whole' and not unknown
     and not redis.call('ZSCORE', used, id) and redis.call('EXISTS', entries .. id) == 1 then
-    state = 'lost'
+    unknown = true
   end
 end
+if unknown and (tonumber(redis.call('HGET', usage, 'rebuilt')) or 0) + ${REBUILD_PAUSE} <= t then state = 'lost' end
 local rebuild = ''
 if state == 'lost' then
   rebuild = restart(t, ARGV[n + 4])
@@ -130,8 +133,9 @@ return { redis.call('ZCARD', index), tonumber(redis.call('HGET', usage, 'bytes')
 );
 
 /**
- * The bounds of one Redis repository: the arguments its writes carry, the reads it remembers, and
- * the repair of an index that points at entries the server evicted.
+ * The bounds of one Redis repository: the arguments its writes carry, the reads it remembers, the
+ * repair of an index that points at entries the server evicted, and the rebuild of books that the
+ * server evicted.
  */
 export class RedisBounds {
   readonly bounds: Bounds;

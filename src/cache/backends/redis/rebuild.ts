@@ -77,6 +77,7 @@ export const REBUILD_END = script(
 prune(clock())
 if redis.call('HGET', usage, 'token') ~= ARGV[1] or not consistent() then return -1 end
 redis.call('HDEL', usage, 'token', 'lease')
+redis.call('HSET', usage, 'rebuilt', clock())
 evict(tonumber(ARGV[2]), tonumber(ARGV[3]))
 return 1
 `,
