@@ -33,12 +33,13 @@ local t = clock()
 local n = 4 * (#KEYS - 2)
 local max_entries, max_bytes = tonumber(ARGV[n + 1]), tonumber(ARGV[n + 2])
 local state = books(t, ARGV[n + 3] == '1', ${REPAIR_SAMPLE})
--- Books that miss an entry that exists: a written entry they do not know, or a read one. (An entry
--- that a process without bounds wrote looks the same: such evidence rebuilds at most once a pause.)
+-- Books that miss an entry that exists: a written entry they do not know (among the first ones of
+-- the write), or a read one. (An entry that a process without bounds wrote looks the same: such
+-- evidence rebuilds at most once a pause.)
 local unknown = false
 if state == 'whole' then
-  for i = 3, #KEYS do
-    if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', sizes, ARGV[(i - 3) * 4 + 1]) == 0 then
+  for i = 3, math.min(#KEYS, ${REPAIR_SAMPLE + 2}) do
+    if redis.call('HEXISTS', sizes, ARGV[(i - 3) * 4 + 1]) == 0 and redis.call('EXISTS', KEYS[i]) == 1 then
       unknown = true
       break
     end
@@ -60,16 +61,19 @@ elseif state == 'stale' then
   redis.call('HSET', usage, 'token', rebuild, 'lease', ms(t + ${REBUILD_LEASE}))
 end
 ${WRITE.source.slice(WRITE.source.indexOf("local now = prune")).replace(/return #KEYS - 2\s*$/, "")}
+local added, grown = 0, 0
 for i = 3, #KEYS do
   local a = (i - 3) * 4
   local id = ARGV[a + 1]
   local size = #ARGV[a + 4] + #id
   local old = tonumber(redis.call('HGET', sizes, id))
   redis.call('HSET', sizes, id, size)
-  if old == nil then redis.call('HINCRBY', usage, 'n', 1) end
-  redis.call('HINCRBY', usage, 'bytes', size - (old or 0))
+  if old == nil then added = added + 1 end
+  grown = grown + size - (old or 0)
   redis.call('ZADD', used, t, id)
 end
+redis.call('HINCRBY', usage, 'n', added)
+redis.call('HINCRBY', usage, 'bytes', grown)
 repair(redis.call('ZRANGE', used, 0, ${REPAIR_SAMPLE - 1}))
 if state == 'whole' then evict(max_entries, max_bytes) end
 for _, set in ipairs({ sizes, used, usage }) do
