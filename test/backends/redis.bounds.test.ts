@@ -95,9 +95,8 @@ describe.skipIf(!hasServer)("Redis: a server that evicts keys by itself (maxmemo
       const left = (await probe.keys("lru:*:e:*")).length;
       expect(left).toBeLessThan(4_000);
       const counted = await repo.count();
-      // Every entry the index still names exists: the repair dropped those Redis evicted. (Redis may
-      // evict the index itself too; the entries it named are then not counted until their own TTL
-      // ends — a known limit, in docs/bounds.md.)
+      // Every entry the index still names exists: the repair dropped those Redis evicted. (Books
+      // that Redis evicted are rebuilt: test/backends/redis.repair.test.ts.)
       // A server at its maxmemory may evict on any command, so later figures can only be lower.
       const indexed = await probe.zrange("lru:v1:{cGFnZXM}:x", 0, -1);
       expect(indexed.length).toBeLessThanOrEqual(counted);

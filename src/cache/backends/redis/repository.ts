@@ -5,7 +5,7 @@ import type { CacheEntry } from "../../entry.js";
 import { keyId } from "../../key.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
-import { BOUNDED_WRITE, RedisBounds } from "./bounds.js";
+import { BOUNDED_CLEAR, BOUNDED_REMOVE, RedisBounds } from "./bounds.js";
 import { decodeEntry, decodePayload, encodeEntry, isLive } from "./codec.js";
 import type { RedisArgument, RedisLink } from "./connection.js";
 import { checkName, KeyLayout } from "./keys.js";
@@ -125,17 +125,19 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
     const redisKeys: string[] = [this.keys.index, this.keys.gone];
     const args: RedisArgument[] = [];
     const limits = this.limits;
+    let longest = 0;
     for (const entry of entries) {
       const id = keyId(entry.key);
       const value = encodeEntry(entry);
       // An entry larger than the whole bound is not stored, and evicts nothing.
       if (limits !== undefined && !limits.accepts(value.byteLength + Buffer.byteLength(id))) continue;
+      const ttl = this.#ttl(entry);
+      if (ttl > longest) longest = ttl;
       redisKeys.push(this.keys.entry(id));
-      args.push(id, this.#ttl(entry), entry.expiresAt, value);
+      args.push(id, ttl, entry.expiresAt, value);
     }
     if (limits === undefined) await this.#link.script(WRITE, redisKeys, args);
-    else if (redisKeys.length > 2)
-      await this.#link.script(BOUNDED_WRITE, redisKeys, [...args, ...limits.takeArguments()]);
+    else if (redisKeys.length > 2) await limits.write(redisKeys, args, longest);
   }
 
   /**
@@ -149,7 +151,7 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
   protected async removeEntries(keys: readonly K[]): Promise<number> {
     const ids = keys.map(keyId);
     const removed = await this.#link.script(
-      REMOVE,
+      this.limits === undefined ? REMOVE : BOUNDED_REMOVE,
       [this.keys.index, this.keys.gone, ...ids.map((id) => this.keys.entry(id))],
       ids,
     );
@@ -172,7 +174,7 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
       );
       if (ids.length === 0) return removed;
       const count = await this.#link.script(
-        CLEAR,
+        this.limits === undefined ? CLEAR : BOUNDED_CLEAR,
         [this.keys.index, this.keys.gone, ...ids.map((id) => this.keys.entry(id))],
         [now === undefined ? "" : now, ...ids],
       );
