@@ -66,6 +66,7 @@ import {
 import { NetworkResponse } from "./network-response.js";
 import type { CachedRequestInit, CachedSessionOptions, ResolvedOptions } from "./options.js";
 import { resolveOptions } from "./options.js";
+import { Owed } from "./owed.js";
 import {
   type BypassReason,
   type CachePlan,
@@ -140,6 +141,8 @@ export class CachedSession implements AsyncDisposable {
   #fallback: AnyRepository | undefined;
   /** Entries being revalidated in the background (stale-while-revalidate), by repository and key. */
   readonly #revalidating = new Set<string>();
+  /** What the session still owes its store: {@link close} settles it. */
+  readonly #owed = new Owed();
 
   /**
    * @param options Where to cache and how; with none, every GET is cached by its URL in the SQLite
@@ -219,9 +222,21 @@ export class CachedSession implements AsyncDisposable {
     this.#byRepository.clear();
   }
 
-  /** Closes the cache. Requests made after it go to the network, and report that the cache is closed. */
+  /**
+   * Closes the cache, once the session has stored what it still owes it, within a bound:
+   * - a miss's body that has ended (read by its caller, or read ahead for the cache) is stored
+   *   before the cache closes;
+   * - a miss's body that has not ended stops being recorded and is not stored (a `not-stored` event
+   *   says `incomplete`); its caller reads it on. A body that no one reads, or that never ends,
+   *   never keeps `close()` waiting;
+   * - a background revalidation is awaited until it has stored its entry, for five seconds at most;
+   *   then it is aborted, and what it had not stored is not.
+   *
+   * Requests made after it go to the network, and report that the cache is closed.
+   */
   async close(): Promise<void> {
     if (this.#cache === undefined && this.#opening !== undefined) await this.#opening.catch(() => undefined);
+    await this.#owed.settle();
     await this.#cache?.close();
   }
 
@@ -650,8 +665,10 @@ export class CachedSession implements AsyncDisposable {
     const id = `${routed.repository.name}\0${keyId(routed.key)}`;
     if (this.#revalidating.has(id)) return;
     this.#revalidating.add(id);
-    this.#revalidateInBackground(routed, entry)
+    const revalidation = this.#revalidateInBackground(routed, entry)
       .catch((error: unknown) => {
+        // Aborted by close(): nothing went wrong.
+        if (this.#owed.aborted(error)) return;
         try {
           this.#failed("revalidate", error, routed.target, routed.repository, routed.counters);
         } catch {
@@ -659,6 +676,7 @@ export class CachedSession implements AsyncDisposable {
         }
       })
       .finally(() => this.#revalidating.delete(id));
+    void this.#owed.track(revalidation);
   }
 
   async #revalidateInBackground(routed: Routed, entry: CacheEntry): Promise<void> {
@@ -746,7 +764,7 @@ export class CachedSession implements AsyncDisposable {
         if (ticket?.state === "fetch") await ticket.release();
       };
       if (flight.recording === undefined) await land();
-      else void flight.recording.then(land).catch(() => {});
+      else void this.#owed.track(flight.recording.then(land));
     }
   }
 
@@ -851,7 +869,7 @@ export class CachedSession implements AsyncDisposable {
     const settle = async (recorded: Recorded): Promise<void> => {
       if (!recorded.complete) {
         flight?.settle(undefined); // the waiters make their own requests
-        if (storing) this.#notStored(routed, recorded.reason === "failed" ? "incomplete" : "too-large");
+        if (storing) this.#notStored(routed, recorded.reason === "too-large" ? "too-large" : "incomplete");
         return;
       }
       const shared = new Shared(response, recorded.bytes, target.url.href, head?.kept);
@@ -872,6 +890,8 @@ export class CachedSession implements AsyncDisposable {
     // The caller's body: the recording, whose stream is made only if the caller streams it.
     if (response.body !== null) recording = new Recording(response.body, limit, onEnd);
     const callerBody = recording ?? recordBody(null, limit, onEnd);
+    // The body of a background revalidation (planned STORE_ONLY) is the session's own to read.
+    this.#owed.record(recording, done, plan !== STORE_ONLY);
     // A strict session rejects on a cache error: it waits for the store before it answers.
     if (this.#options.strict && storing) {
       await done;
@@ -1005,11 +1025,11 @@ export class CachedSession implements AsyncDisposable {
     for (const [name, value] of conditional ?? []) headers.set(name, value);
     if (target.input instanceof Request) {
       const init: RequestInit = { headers };
-      if (detached) init.signal = null;
+      if (detached) init.signal = this.#owed.signal;
       return fetch(new Request(target.input, init));
     }
     const init: RequestInit = { ...target.init, headers };
-    if (detached) init.signal = null;
+    if (detached) init.signal = this.#owed.signal;
     return fetch(target.input, init);
   }
 
