@@ -35,7 +35,7 @@ export type NotStoredReason =
   | NotStorableReason
   /** The body is larger than `maxEntrySize` (declared, or found while reading). */
   | "too-large"
-  /** The body failed part way. */
+  /** The body failed part way, or had not ended when the session closed. */
   | "incomplete"
   /** The response has no readable WHATWG body stream (a custom `fetch` returned something else). */
   | "unreadable"

@@ -5,8 +5,11 @@ export type Recorded =
   | { readonly complete: true; readonly bytes: Uint8Array }
   | {
       readonly complete: false;
-      /** `too-large`: the body passed the limit; `failed`: it failed part way, as it does for the caller. */
-      readonly reason: "too-large" | "failed";
+      /**
+       * `too-large`: the body passed the limit; `failed`: it failed part way, as it does for the
+       * caller; `abandoned`: the cache stopped waiting for it ({@link Recording.abandon}).
+       */
+      readonly reason: "too-large" | "failed" | "abandoned";
     };
 
 const EMPTY = new Uint8Array(0);
@@ -111,6 +114,15 @@ export class Recording {
       this.#backlog = undefined;
     }
     return bytes;
+  }
+
+  /**
+   * Stops recording a body that has not ended: `settle` learns that it is `abandoned`, and the body
+   * goes on for the caller, read as fast as the caller reads it. A body that has ended is left to
+   * its `settle`.
+   */
+  abandon(): Promise<void> {
+    return this.#finish({ complete: false, reason: "abandoned" });
   }
 
   #makeStream(): ReadableStream<Uint8Array> {

@@ -134,13 +134,11 @@ describe("a cache that fails, fails open", () => {
     });
     const response = await session.fetch(url);
     expect(await response.json()).toEqual({ first: "second" });
-    expect(errors.map(([error, context]) => [context.kind, (error as Error).message])).toEqual([
-      ["write", expect.stringMatching(/closed/)],
-    ]);
+    // close() stopped recording the body that had not ended: it is not stored, and no write fails.
+    expect(errors).toEqual([]);
     // Closed, the session still fetches, and says each time that the cache is closed.
     expect(await (await session.fetch(url)).json()).toEqual({ first: "second" });
     expect(errors.map(([error, context]) => [context.kind, (error as Error).message])).toEqual([
-      ["write", expect.stringMatching(/closed/)],
       ["connect", expect.stringMatching(/closed/)],
     ]);
   });
