@@ -14,9 +14,7 @@ import { Session as Inspector } from "node:inspector/promises";
 import { join } from "node:path";
 import {
   CachedSession,
-  defineSettings,
   JSONPayloadHandler,
-  type JSONValue,
   MemoryCache,
   RequestHandler,
   type ResponseCache,
@@ -24,7 +22,7 @@ import {
   SQLiteCache,
 } from "../src/index.js";
 import { tempFolder } from "../test/helpers/temp.js";
-import { PAGE_COUNT, startApi, TRACK_COUNT } from "./workload.js";
+import { PAGE_COUNT, startApi, TRACK_COUNT, workloadSettings } from "./workload.js";
 
 const [subject = "session-memory", hitsArg = "200000", profileFile] = process.argv.slice(2);
 const [kind, store] = subject.split("-") as ["session" | "handler", "memory" | "sqlite"];
@@ -36,16 +34,7 @@ const cache: ResponseCache =
     ? SQLiteCache.connectWithPath(join(folder.path, "profile"))
     : new MemoryCache({ maxEntries: 100_000, maxBytes: 1024 * 1024 * 1024 });
 cache.repositoryGetter = repositoryByPathSegment(1);
-for (const name of ["tracks", "pages"]) {
-  cache.createRepository(
-    defineSettings<JSONValue>({
-      name,
-      fields: ["id"],
-      getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[3] : null],
-      payloadHandler: new JSONPayloadHandler(),
-    }),
-  );
-}
+for (const name of ["tracks", "pages"]) cache.createRepository(workloadSettings(name));
 const session = kind === "session" ? new CachedSession({ cache }) : undefined;
 const handler =
   kind === "handler" ? RequestHandler.create({ cache, payloadHandler: new JSONPayloadHandler() }) : undefined;

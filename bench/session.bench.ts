@@ -27,7 +27,6 @@
 import { join } from "node:path";
 import {
   CachedSession,
-  defineSettings,
   JSONPayloadHandler,
   type JSONValue,
   type Key,
@@ -40,20 +39,13 @@ import {
 import { tempFolder } from "../test/helpers/temp.js";
 import { type Floor, mapFloor, sqliteFloor } from "./floors.js";
 import { type Measurement, report } from "./util.js";
-import { PAGE_COUNT, startApi, TRACK_COUNT } from "./workload.js";
+import { PAGE_COUNT, startApi, TRACK_COUNT, workloadSettings } from "./workload.js";
 
 const IN_FLIGHT = 64;
 const BLOCKS = 30;
 const BLOCK_MS = 15;
 
-function settings(name: string) {
-  return defineSettings<JSONValue>({
-    name,
-    fields: ["id"],
-    getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[3] : null],
-    payloadHandler: new JSONPayloadHandler(),
-  });
-}
+const settings = workloadSettings;
 
 function prepare(cache: ResponseCache): ResponseCache {
   cache.repositoryGetter = repositoryByPathSegment(1);

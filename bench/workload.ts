@@ -6,6 +6,17 @@
  * `/v1/tracks/{id}` answers a track of about 1 KB; `/v1/pages/{id}` a page of tracks of about 100 KB.
  */
 import { Worker } from "node:worker_threads";
+import { defineSettings, JSONPayloadHandler, type JSONValue } from "../src/index.js";
+
+/** Settings of a repository of the workload (`/v1/{name}/{id}`), keyed by the id of a GET. */
+export function workloadSettings(name: string) {
+  return defineSettings<JSONValue>({
+    name,
+    fields: ["id"],
+    getKey: ({ method, url }) => [method === "GET" ? url.pathname.split("/")[3] : null],
+    payloadHandler: new JSONPayloadHandler(),
+  });
+}
 
 /** Distinct 1 KB resources that the hit benchmarks cycle through. */
 export const TRACK_COUNT = 2_000;

@@ -1,17 +1,16 @@
-/**
- * Bounds of the Redis backend: the conformance suite on the shared server (own prefixes), then a
- * redis-server of our own with maxmemory and allkeys-lru, which evicts entries behind the cache's back.
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeEntry } from "../../src/cache/backends/redis/codec.js";
 import { defineSettings, type Key, keyId, RedisCache } from "../../src/index.js";
 import { describeBoundsConformance } from "../conformance/bounds.js";
-import { freePort } from "../helpers/net.js";
-import { pingRedis, REDIS_URL, removePrefix, uniquePrefix } from "../helpers/redis.js";
+import {
+  pingRedis,
+  REDIS_URL,
+  RedisServer,
+  redisServerInstalled,
+  removePrefix,
+  uniquePrefix,
+} from "../helpers/redis.js";
 
 const unavailable = await pingRedis();
 let prefix = uniquePrefix();
@@ -34,48 +33,20 @@ describeBoundsConformance({
   sizeOf: (entry) => encodeEntry(entry).byteLength + Buffer.byteLength(keyId(entry.key)),
 });
 
-const hasServer = await new Promise<boolean>((resolve) => {
-  const probe = spawn("redis-server", ["--version"], { stdio: "ignore" });
-  probe.on("error", () => resolve(false));
-  probe.on("exit", (code) => resolve(code === 0));
-});
+const hasServer = await redisServerInstalled();
 if (!hasServer) console.warn("[redis bounds] skipping the maxmemory test: redis-server is not installed");
 
 describe.skipIf(!hasServer)("Redis: a server that evicts keys by itself (maxmemory, allkeys-lru)", () => {
-  let server: ChildProcess;
+  let server: RedisServer;
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    server = spawn(
-      "redis-server",
-      [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--maxmemory",
-        "4mb",
-        "--maxmemory-policy",
-        "allkeys-lru",
-      ],
-      { stdio: "ignore" },
-    );
-    const until = Date.now() + 10_000;
-    while ((await pingRedis(port, "127.0.0.1", 200)) !== undefined) {
-      if (Date.now() > until) throw new Error("redis-server did not start");
-      await sleep(25);
-    }
+    server = await RedisServer.start(undefined, ["--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru"]);
+    port = server.port;
   });
 
   afterAll(async () => {
-    const exited = once(server, "exit");
-    server.kill("SIGKILL");
-    await exited;
+    await server.kill();
   });
 
   it("repairs an index that points at evicted entries, and keeps its counts true", { timeout: 60_000 }, async () => {

@@ -1,10 +1,3 @@
-/**
- * A bounded Redis repository whose books Redis evicted rebuilds them: on the shared server, the
- * books are deleted by hand (DEL, as Redis evicting them would), for exact assertions; then a
- * redis-server of our own with a small maxmemory and allkeys-random evicts keys, books among them.
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -12,8 +5,15 @@ import { encodeEntry } from "../../src/cache/backends/redis/codec.js";
 import type { RedisRepository } from "../../src/cache/backends/redis/repository.js";
 import { type AnyRepository, type CacheEntry, defineSettings, type Key, keyId, RedisCache } from "../../src/index.js";
 import { BOUND_WORKERS, boundSettings, MAX_BYTES, MAX_ENTRIES } from "../conformance/bounds-plan.js";
-import { freePort } from "../helpers/net.js";
-import { keysUnder, pingRedis, REDIS_URL, RedisServer, removePrefix, uniquePrefix } from "../helpers/redis.js";
+import {
+  keysUnder,
+  pingRedis,
+  REDIS_URL,
+  RedisServer,
+  redisServerInstalled,
+  removePrefix,
+  uniquePrefix,
+} from "../helpers/redis.js";
 import { startWorker } from "../helpers/worker.js";
 
 const unavailable = await pingRedis();
@@ -249,11 +249,7 @@ describe.skipIf(unavailable !== undefined)("Redis bounds: books that Redis evict
   });
 });
 
-const hasServer = await new Promise<boolean>((resolve) => {
-  const probe = spawn("redis-server", ["--version"], { stdio: "ignore" });
-  probe.on("error", () => resolve(false));
-  probe.on("exit", (code) => resolve(code === 0));
-});
+const hasServer = await redisServerInstalled();
 if (!hasServer) console.warn("[redis repair] skipping the maxmemory test: redis-server is not installed");
 
 describe.skipIf(!hasServer)("Redis bounds: whole books are not rebuilt", () => {
@@ -300,30 +296,16 @@ describe.skipIf(!hasServer)("Redis bounds: whole books are not rebuilt", () => {
 });
 
 describe.skipIf(!hasServer)("Redis bounds: a server that evicts the books (maxmemory, allkeys-random)", () => {
-  let server: ChildProcess;
+  let server: RedisServer;
   let port: number;
 
   beforeAll(async () => {
-    port = await freePort();
-    server = spawn(
-      "redis-server",
-      [
-        ...["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        ...["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-random"],
-      ],
-      { stdio: "ignore" },
-    );
-    const until = Date.now() + 10_000;
-    while ((await pingRedis(port, "127.0.0.1", 200)) !== undefined) {
-      if (Date.now() > until) throw new Error("redis-server did not start");
-      await sleep(25);
-    }
+    server = await RedisServer.start(undefined, ["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-random"]);
+    port = server.port;
   });
 
   afterAll(async () => {
-    const exited = once(server, "exit");
-    server.kill("SIGKILL");
-    await exited;
+    await server.kill();
   });
 
   it("keeps counts, bytes and the bound true after Redis evicted books and entries", { timeout: 60_000 }, async () => {

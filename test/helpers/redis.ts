@@ -81,16 +81,20 @@ export class RedisServer {
   readonly port: number;
   #process: ChildProcess | undefined;
 
-  private constructor(port: number) {
+  readonly #args: readonly string[];
+
+  private constructor(port: number, args: readonly string[]) {
     this.port = port;
+    this.#args = args;
   }
 
   get url(): string {
     return `redis://${REDIS_HOST}:${this.port}`;
   }
 
-  static async start(port?: number): Promise<RedisServer> {
-    const server = new RedisServer(port ?? (await freePort()));
+  /** Starts a server of its own; `args` are more `redis-server` options (say, `--maxmemory 4mb`). */
+  static async start(port?: number, args: readonly string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(port ?? (await freePort()), args);
     await server.start();
     return server;
   }
@@ -100,7 +104,7 @@ export class RedisServer {
     if (this.#process !== undefined) throw new Error("already running");
     const child = spawn(
       "redis-server",
-      ["--port", String(this.port), "--bind", REDIS_HOST, "--save", "", "--appendonly", "no"],
+      ["--port", String(this.port), "--bind", REDIS_HOST, "--save", "", "--appendonly", "no", ...this.#args],
       { stdio: "ignore" },
     );
     this.#process = child;
@@ -121,4 +125,13 @@ export class RedisServer {
     child.kill(signal);
     await exited;
   }
+}
+
+/** Whether `redis-server` is installed, for tests that start a server of their own. */
+export function redisServerInstalled(): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const probe = spawn("redis-server", ["--version"], { stdio: "ignore" });
+    probe.on("error", () => resolve(false));
+    probe.on("exit", (code) => resolve(code === 0));
+  });
 }
