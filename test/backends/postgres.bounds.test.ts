@@ -22,12 +22,18 @@ describeBoundsConformance({
   },
   // Bounded writes take one advisory lock per schema in turn, and evict before they commit.
   slack: { entries: 0, bytes: 0 },
-  // PostgreSQL counts the key as its JSON text, headers as jsonb prints them (none here), and the metadata.
+  // PostgreSQL counts the key as its JSON text, headers as jsonb prints them, and the metadata.
   sizeOf: (entry) =>
     ENTRY_OVERHEAD +
     bytes(keyJson(entry.key)) +
     (typeof entry.payload === "string" ? bytes(entry.payload) : entry.payload.byteLength) +
     bytes(entry.url) +
     bytes(entry.name) +
+    bytes(entry.headers === null ? null : jsonbText(JSON.parse(entry.headers))) +
     bytes(entry.meta),
 });
+
+/** JSON as PostgreSQL prints a `jsonb` of arrays and strings: a space after each comma. */
+function jsonbText(value: unknown): string {
+  return Array.isArray(value) ? `[${value.map(jsonbText).join(", ")}]` : JSON.stringify(value);
+}

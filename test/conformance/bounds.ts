@@ -156,6 +156,41 @@ export function describeBoundsConformance(target: BoundsTarget): void {
       expect(await cache.usage()).toEqual(before);
     });
 
+    /** A whole entry with headers, a URL and, when asked, HTTP metadata. */
+    const wholeEntry = (id: string, meta: string | null): CacheEntry => ({
+      key: key(id),
+      name: null,
+      cachedAt: START,
+      expiresAt: START + 60_000,
+      payload: `payload of ${id}`,
+      status: 200,
+      headers: '[["content-type","text/plain"]]',
+      url: `https://api.example.com/pages/${id}`,
+      meta,
+    });
+    const META = '{"v":1,"r":1,"a":0,"l":60000,"f":8,"w":0,"e":0,"y":[["accept-language","fr"]]}';
+
+    it("counts an entry's HTTP metadata, headers and URL in its size", async () => {
+      const [cache, repo] = await bounded({ maxBytes: 100_000 });
+      await repo.saveEntries([wholeEntry("a", null), wholeEntry("b", null)]);
+      const without = await cache.usage();
+      expect(without).toEqual(await actualUsage([repo], target.sizeOf));
+      await repo.saveEntries([wholeEntry("a", META)]);
+      const withMeta = await cache.usage();
+      expect(withMeta).toEqual(await actualUsage([repo], target.sizeOf));
+      expect(withMeta.bytes - without.bytes).toBeGreaterThanOrEqual(Buffer.byteLength(META));
+    });
+
+    it("does not store an entry that its metadata takes over maxBytes", async () => {
+      const size = target.sizeOf ?? entrySize;
+      const [cache, repo] = await bounded({ maxBytes: size(wholeEntry("c", null)) + 10 });
+      await repo.saveEntries([wholeEntry("c", META)]);
+      expect(await repo.contains(key("c"))).toBe(false);
+      expect(await cache.usage()).toEqual({ entries: 0, bytes: 0 });
+      await repo.saveEntries([wholeEntry("c", null)]);
+      expect(await repo.contains(key("c"))).toBe(true);
+    });
+
     it("counts overwrites, deletes and clears exactly", async () => {
       const [cache, repo] = await bounded({ maxEntries: 50, maxBytes: 1_000_000 });
       await repo.saveResponses(Array.from({ length: 30 }, (_, i) => [key(`k${i}`), "a".repeat(i * 13)] as const));
