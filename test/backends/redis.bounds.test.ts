@@ -1,15 +1,15 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeEntry } from "../../src/cache/backends/redis/codec.js";
 import { defineSettings, type Key, keyId, RedisCache } from "../../src/index.js";
 import { describeBoundsConformance } from "../conformance/bounds.js";
 import {
   pingRedis,
   REDIS_URL,
-  RedisServer,
   redisServerInstalled,
   removePrefix,
   uniquePrefix,
+  useRedisServer,
 } from "../helpers/redis.js";
 
 const unavailable = await pingRedis();
@@ -37,23 +37,13 @@ const hasServer = await redisServerInstalled();
 if (!hasServer) console.warn("[redis bounds] skipping the maxmemory test: redis-server is not installed");
 
 describe.skipIf(!hasServer)("Redis: a server that evicts keys by itself (maxmemory, allkeys-lru)", () => {
-  let server: RedisServer;
-  let port: number;
-
-  beforeAll(async () => {
-    server = await RedisServer.start(undefined, ["--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru"]);
-    port = server.port;
-  });
-
-  afterAll(async () => {
-    await server.kill();
-  });
+  const server = useRedisServer(["--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru"]);
 
   it("repairs an index that points at evicted entries, and keeps its counts true", { timeout: 60_000 }, async () => {
-    const cache = RedisCache.connect(`redis://127.0.0.1:${port}`, { maxEntries: 100_000, prefix: "lru" });
+    const cache = RedisCache.connect(server().url, { maxEntries: 100_000, prefix: "lru" });
     const repo = cache.createRepository(defineSettings({ name: "pages", fields: ["id"], getKey: () => [null] }));
     await cache.connect();
-    const probe = new Redis(port, "127.0.0.1");
+    const probe = new Redis(server().url);
     try {
       const payload = "z".repeat(2_000);
       for (let batch = 0; batch < 40; batch++) {

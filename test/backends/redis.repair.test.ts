@@ -9,10 +9,10 @@ import {
   keysUnder,
   pingRedis,
   REDIS_URL,
-  RedisServer,
   redisServerInstalled,
   removePrefix,
   uniquePrefix,
+  useRedisServer,
 } from "../helpers/redis.js";
 import { startWorker } from "../helpers/worker.js";
 
@@ -253,22 +253,14 @@ const hasServer = await redisServerInstalled();
 if (!hasServer) console.warn("[redis repair] skipping the maxmemory test: redis-server is not installed");
 
 describe.skipIf(!hasServer)("Redis bounds: whole books are not rebuilt", () => {
-  let server: RedisServer;
-
-  beforeAll(async () => {
-    server = await RedisServer.start();
-  });
-
-  afterAll(async () => {
-    await server.kill();
-  });
+  const server = useRedisServer();
 
   it("takes a fresh repository, one written, deleted from and cleared, for whole books: no SCAN", async () => {
-    const cache = RedisCache.connect(server.url, { maxEntries: 3, prefix: "fresh" });
+    const cache = RedisCache.connect(server().url, { maxEntries: 3, prefix: "fresh" });
     const repo = cache.createRepository(settings()) as unknown as RedisRepository;
     const pages = repo as unknown as AnyRepository;
     await cache.connect();
-    const probe = new Redis(server.port, "127.0.0.1");
+    const probe = new Redis(server().url);
     try {
       await probe.config("RESETSTAT");
       await pages.saveResponse([key("a"), "p"]);
@@ -296,24 +288,14 @@ describe.skipIf(!hasServer)("Redis bounds: whole books are not rebuilt", () => {
 });
 
 describe.skipIf(!hasServer)("Redis bounds: a server that evicts the books (maxmemory, allkeys-random)", () => {
-  let server: RedisServer;
-  let port: number;
-
-  beforeAll(async () => {
-    server = await RedisServer.start(undefined, ["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-random"]);
-    port = server.port;
-  });
-
-  afterAll(async () => {
-    await server.kill();
-  });
+  const server = useRedisServer(["--maxmemory", "2mb", "--maxmemory-policy", "allkeys-random"]);
 
   it("keeps counts, bytes and the bound true after Redis evicted books and entries", { timeout: 60_000 }, async () => {
-    const cache = RedisCache.connect(`redis://127.0.0.1:${port}`, { maxEntries: 1_500, prefix: "rnd" });
+    const cache = RedisCache.connect(server().url, { maxEntries: 1_500, prefix: "rnd" });
     const repo = cache.createRepository(settings()) as unknown as RedisRepository;
     const pages = repo as unknown as AnyRepository;
     await cache.connect();
-    const probe = new Redis(port, "127.0.0.1");
+    const probe = new Redis(server().url);
     try {
       const payload = "z".repeat(2_000);
       let lost = 0;
