@@ -2,8 +2,7 @@
  * The Lua that every script of the bounds of a Redis repository shares: where the books are, and
  * how they change. bounds.ts writes with them; rebuild.ts rebuilds them when Redis evicted them.
  */
-import { createHash } from "node:crypto";
-import { WRITE } from "./scripts.js";
+import { PRELUDE } from "./scripts.js";
 
 /** How long a rebuild of the books may go without a step before another process takes it over, in ms. */
 export const REBUILD_LEASE = 10_000;
@@ -35,6 +34,8 @@ local function drop(id)
   if size ~= 0 then redis.call('HINCRBY', usage, 'bytes', -size) end
   return size
 end
+-- Scripts shared with an unbounded repository (CLEAR_ENTRIES) take entries out of the books too.
+forget = drop
 
 -- Entries that Redis dropped by itself (expired, or evicted under maxmemory) leave the books; an
 -- entry that the index lost (Redis evicted the index itself) is removed, since nothing can count it.
@@ -105,10 +106,8 @@ local function restart(t, token)
 end
 `;
 
-export function script(name: string, source: string) {
-  return { name, source, sha: createHash("sha1").update(source).digest("hex") };
-}
+export { luaScript as script } from "./scripts.js";
 
 /** What every script of the bounds starts with: the prelude of scripts.ts, then {@link BOOKKEEPING}. */
-export const BOUNDS_HEAD = `${WRITE.source.slice(0, WRITE.source.indexOf("local now = prune"))}
+export const BOUNDS_HEAD = `${PRELUDE}
 ${BOOKKEEPING}`;

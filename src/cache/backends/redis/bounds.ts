@@ -4,7 +4,7 @@ import { BOUNDS_HEAD, REBUILD_LEASE, REBUILD_PAUSE, script } from "./books.js";
 import type { RedisArgument, RedisLink } from "./connection.js";
 import type { KeyLayout } from "./keys.js";
 import { rebuildBooks, repairBooks } from "./rebuild.js";
-import { WRITE } from "./scripts.js";
+import { CLEAR_ENTRIES, WRITE_ENTRIES } from "./scripts.js";
 
 /** Entries at the old end of the use order that every bounded write checks are still there. */
 export const REPAIR_SAMPLE = 16;
@@ -60,7 +60,7 @@ elseif state == 'stale' then
   rebuild = ARGV[n + 4]
   redis.call('HSET', usage, 'token', rebuild, 'lease', ms(t + ${REBUILD_LEASE}))
 end
-${WRITE.source.slice(WRITE.source.indexOf("local now = prune")).replace(/return #KEYS - 2\s*$/, "")}
+${WRITE_ENTRIES}
 local added, grown = 0, 0
 for i = 3, #KEYS do
   local a = (i - 3) * 4
@@ -112,19 +112,7 @@ return removed
 export const BOUNDED_CLEAR = script(
   "bounded-clear",
   `${BOUNDS_HEAD}
-prune(clock())
-local limit = tonumber(ARGV[1])
-local removed = 0
-for i = 2, #ARGV do
-  local score = redis.call('ZSCORE', index, ARGV[i])
-  if score and (limit == nil or tonumber(score) <= limit) then
-    drop(ARGV[i])
-    redis.call('DEL', KEYS[i + 1])
-    removed = removed + 1
-  end
-end
-return removed
-`,
+${CLEAR_ENTRIES}`,
 );
 
 /** The entries and bytes of one repository (ARGV: none). */

@@ -7,9 +7,14 @@ export interface Script {
   readonly sha: string;
 }
 
-function script(name: string, body: string): Script {
-  const source = `${PRELUDE}\n${body}`;
+/** A script of this whole source. */
+export function luaScript(name: string, source: string): Script {
   return { name, source, sha: createHash("sha1").update(source).digest("hex") };
+}
+
+/** A script of {@link PRELUDE} and then `body`. */
+function script(name: string, body: string): Script {
+  return luaScript(name, `${PRELUDE}\n${body}`);
 }
 
 /**
@@ -17,7 +22,7 @@ function script(name: string, body: string): Script {
  * the set of entry ids scored by the server time at which Redis drops the entry; `prune` takes out
  * of both the ids whose entries Redis has expired, so that the index never counts them.
  */
-const PRELUDE = `
+export const PRELUDE = `
 -- Redis before 5.0 refuses writes after TIME unless the script replicates its effects.
 if redis.replicate_commands then redis.replicate_commands() end
 
@@ -39,6 +44,13 @@ local function in_chunks(list, first, call)
   end
 end
 
+-- Takes an entry's id out of the index and the drop times (scripts of a bounded repository take
+-- it out of the books too: see books.ts).
+local function forget(id)
+  redis.call('ZREM', index, id)
+  redis.call('ZREM', gone, id)
+end
+
 local function prune(now)
   local dead = redis.call('ZRANGEBYSCORE', gone, '-inf', '(' .. ms(now))
   in_chunks(dead, 1, function(i, j)
@@ -54,9 +66,7 @@ end
  * entry: its id, its time to live in Redis (ms), its expiresAt, and its stored value. The two sorted
  * sets live at least as long as the longest-lived entry written.
  */
-export const WRITE = script(
-  "write",
-  `
+export const WRITE_ENTRIES = `
 local now = prune(clock())
 local by_expiry, by_drop = {}, {}
 local longest = 0
@@ -75,9 +85,10 @@ in_chunks(by_drop, 1, function(i, j) redis.call('ZADD', gone, unpack(by_drop, i,
 for _, set in ipairs({ index, gone }) do
   if redis.call('PTTL', set) < longest then redis.call('PEXPIRE', set, ms(longest)) end
 end
-return #KEYS - 2
-`,
-);
+`;
+
+/** {@link WRITE_ENTRIES}; returns how many entries it wrote. */
+export const WRITE = script("write", `${WRITE_ENTRIES}\nreturn #KEYS - 2\n`);
 
 /** Removes entries. KEYS[3..] are their keys, ARGV their ids; returns how many the index held. */
 export const REMOVE = script(
@@ -109,21 +120,18 @@ return redis.call('ZCOUNT', index, '(' .. ARGV[1], '+inf')
  * all of them when ARGV[1] is empty, else those with expiresAt <= ARGV[1] (one saved again since
  * it was listed is kept). Returns how many it removed.
  */
-export const CLEAR = script(
-  "clear",
-  `
+export const CLEAR_ENTRIES = `
 prune(clock())
 local limit = tonumber(ARGV[1])
 local removed = 0
 for i = 2, #ARGV do
   local score = redis.call('ZSCORE', index, ARGV[i])
   if score and (limit == nil or tonumber(score) <= limit) then
-    redis.call('ZREM', index, ARGV[i])
-    redis.call('ZREM', gone, ARGV[i])
+    forget(ARGV[i])
     redis.call('DEL', KEYS[i + 1])
     removed = removed + 1
   end
 end
 return removed
-`,
-);
+`;
+export const CLEAR = script("clear", CLEAR_ENTRIES);
