@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CachedResponse, CachedSession, type SessionEvent } from "../../src/index.js";
 import { startServer, type TestServer } from "../helpers/http-server.js";
+import { readRest } from "../helpers/streams.js";
 import { tempFolder } from "../helpers/temp.js";
 
 let server: TestServer;
@@ -113,12 +114,7 @@ describe("close()", () => {
     expect(new TextDecoder().decode((await reader.read()).value)).toBe("first ");
     await session.close(); // the body has not ended, and may never: close() does not wait for it
     finish();
-    let rest = "";
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      rest += new TextDecoder().decode(value);
-    }
+    const rest = await readRest(reader);
     expect(rest).toBe("last");
     expect(errors).toEqual([]);
     expect(events).toContainEqual(expect.objectContaining({ type: "not-stored", reason: "incomplete" }));

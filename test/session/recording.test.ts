@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { NetworkResponse } from "../../src/session/network-response.js";
 import { type Recorded, Recording, recordBody } from "../../src/session/recording.js";
+import { readRest } from "../helpers/streams.js";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
@@ -167,12 +168,7 @@ describe("a response over a recording, read whole", () => {
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     push("two");
     end();
-    let text = "";
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
+    const text = await readRest(reader);
     expect(text).toBe("one two");
     expect(r.events).toEqual(["settled"]);
     await expect(response.json()).rejects.toThrow(TypeError);

@@ -7,6 +7,7 @@ import type { ServerResponse } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CachedResponse, CachedSession, MemoryCache, type SessionEvent } from "../../src/index.js";
 import { startServer, type TestServer } from "../helpers/http-server.js";
+import { readRest } from "../helpers/streams.js";
 
 let server: TestServer;
 let unique = 0;
@@ -44,12 +45,7 @@ describe("a miss that streams", () => {
 
     const joined = session.fetch(url); // before the store: joins the request in flight
     finish();
-    let rest = "";
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      rest += new TextDecoder().decode(value);
-    }
+    const rest = await readRest(reader);
     expect(rest).toBe('"whole"}');
     expect(await (await joined).json()).toEqual({ part: "whole" });
     const hit = await session.fetch(url);
