@@ -11,8 +11,6 @@ import { join } from "node:path";
 import {
   type AnyRepository,
   CachedSession,
-  defineSettings,
-  JSONPayloadHandler,
   type JSONValue,
   type Key,
   PostgresCache,
@@ -25,7 +23,8 @@ import { json, startServer } from "../test/helpers/http-server.js";
 import { dropSchema, POSTGRES_URL, postgresUnavailable, testSchema } from "../test/helpers/postgres.js";
 import { pingRedis, REDIS_URL, removePrefix, uniquePrefix } from "../test/helpers/redis.js";
 import { tempFolder } from "../test/helpers/temp.js";
-import { jsonPayload, type Measurement, measure, measureBatch, report } from "./util.js";
+import { jsonPayload, keyOnlySettings, type Measurement, measure, measureBatch, report } from "./util.js";
+import { workloadSettings } from "./workload.js";
 
 const HIT_TARGET = 1.1;
 const HOT = 1_000;
@@ -33,22 +32,10 @@ const BLOCKS = 31;
 const BLOCK_MS = 20;
 const root = join(import.meta.dirname, "..");
 
-const settings = () =>
-  defineSettings<JSONValue>({
-    name: "tracks",
-    fields: ["id"],
-    getKey: () => [null],
-    payloadHandler: new JSONPayloadHandler(),
-  });
+const settings = () => keyOnlySettings();
 
 /** Settings whose key is the last path segment, for the session rows (`/v1/tracks/ID`). */
-const sessionSettings = () =>
-  defineSettings<JSONValue>({
-    name: "tracks",
-    fields: ["id"],
-    getKey: ({ url }) => [url.pathname.split("/")[3] ?? null],
-    payloadHandler: new JSONPayloadHandler(),
-  });
+const sessionSettings = () => workloadSettings("tracks");
 
 interface Store {
   name: string;

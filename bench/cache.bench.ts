@@ -6,8 +6,6 @@
 import { join } from "node:path";
 import {
   type AnyRepository,
-  defineSettings,
-  JSONPayloadHandler,
   type JSONValue,
   type Key,
   MemoryCache,
@@ -16,17 +14,11 @@ import {
 } from "../src/index.js";
 import { tempFolder } from "../test/helpers/temp.js";
 import { type Floor, mapFloor, sqliteFloor } from "./floors.js";
-import { jsonPayload, type Measurement, measure, measureBatch, report } from "./util.js";
+import { jsonPayload, keyOnlySettings, type Measurement, measure, measureBatch, report } from "./util.js";
 
 const TARGET = 1.5;
 
-const settings = () =>
-  defineSettings<JSONValue>({
-    name: "tracks",
-    fields: ["id"],
-    getKey: () => [null],
-    payloadHandler: new JSONPayloadHandler(),
-  });
+const settings = () => keyOnlySettings();
 
 function payloads(count: number, prefix: string): [Key, JSONValue][] {
   return Array.from({ length: count }, (_, i) => [["GET", `${prefix}${i}`], jsonPayload(1024, i) as JSONValue]);

@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { type CacheEntry, defineSettings, JSONPayloadHandler, SQLiteCache } from "../src/index.js";
+import { type CacheEntry, SQLiteCache } from "../src/index.js";
+import { keyOnlySettings } from "./util.js";
 
 const CHILD = fileURLToPath(new URL("./cli-child.ts", import.meta.url));
 const TSX = pathToFileURL(
@@ -36,9 +37,7 @@ async function child(args: string[]): Promise<ChildFigures> {
 
 async function fill(path: string, entries: number): Promise<void> {
   const cache = SQLiteCache.connect(path, { synchronous: "normal" });
-  const tracks = cache.createRepository(
-    defineSettings({ name: "tracks", fields: ["id"], getKey: () => [null], payloadHandler: new JSONPayloadHandler() }),
-  );
+  const tracks = cache.createRepository(keyOnlySettings());
   await cache.connect();
   const now = Date.now();
   for (let start = 0; start < entries; start += 10_000) {

@@ -9,8 +9,8 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
-import { type AnyRepository, defineSettings, JSONPayloadHandler, type Key, PostgresCache } from "../src/index.js";
-import { jsonPayload, type Measurement, report } from "./util.js";
+import { type AnyRepository, type Key, PostgresCache } from "../src/index.js";
+import { jsonPayload, keyOnlySettings, type Measurement, report } from "./util.js";
 
 const URL = process.env.REQUESTFUL_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const ENTRIES = 10_000;
@@ -30,8 +30,7 @@ export async function run(): Promise<void> {
 
   // A generous deadline: a bulk call of 10,000 entries is one statement, but a busy machine is slow.
   const cache = new PostgresCache({ pool, schema, timeout: 30_000 });
-  const settings = (name: string) =>
-    defineSettings({ name, fields: ["id"], getKey: () => [null], payloadHandler: new JSONPayloadHandler() });
+  const settings = keyOnlySettings;
   const repo = cache.createRepository(settings("tracks")) as AnyRepository;
   // The floor's table is made by the backend too, so that it has exactly the same shape.
   const floorTable = cache.createRepository(settings("floor"));

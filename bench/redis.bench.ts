@@ -6,9 +6,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { defineSettings, JSONPayloadHandler, type JSONValue, type Key, RedisCache } from "../src/index.js";
+import { type JSONValue, type Key, RedisCache } from "../src/index.js";
 import { pingRedis, REDIS_URL, removePrefix } from "../test/helpers/redis.js";
-import { jsonPayload, type Measurement, measure, measureBatch, report } from "./util.js";
+import { jsonPayload, keyOnlySettings, type Measurement, measure, measureBatch, report } from "./util.js";
 
 const TARGET = 1.5;
 const COUNT = 10_000;
@@ -22,14 +22,7 @@ export async function run(): Promise<void> {
   }
   const prefix = `requestful-bench:${randomUUID()}`;
   const cache = RedisCache.connect(REDIS_URL, { prefix, timeout: 10_000 });
-  const repo = cache.createRepository(
-    defineSettings<JSONValue>({
-      name: "tracks",
-      fields: ["id"],
-      getKey: () => [null],
-      payloadHandler: new JSONPayloadHandler(),
-    }),
-  );
+  const repo = cache.createRepository(keyOnlySettings());
   await cache.connect();
   const raw = new Redis(REDIS_URL);
   try {

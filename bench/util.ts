@@ -1,3 +1,4 @@
+import { defineSettings, JSONPayloadHandler, type JSONValue } from "../src/index.js";
 /**
  * Helpers for the benchmark scripts: time a piece of work, and print figures beside a floor
  * measured in the same run. Figures are printed, never asserted.
@@ -80,4 +81,14 @@ export function jsonPayload(bytes: number, id: number | string = 0): Record<stri
   const base = { id, type: "track", name: `Track ${id}`, artists: ["someone", "someone else"], popularity: 42 };
   const filler = Math.max(0, bytes - JSON.stringify(base).length - 12);
   return { ...base, notes: "x".repeat(filler) };
+}
+
+/** JSON settings for benchmarks that read and write by key: no request maps to a key. */
+export function keyOnlySettings(name = "tracks") {
+  return defineSettings<JSONValue>({
+    name,
+    fields: ["id"],
+    getKey: () => [null],
+    payloadHandler: new JSONPayloadHandler(),
+  });
 }

@@ -23,15 +23,8 @@ import {
   type RedisRepository,
   ResponseCache,
 } from "../../src/index.js";
-import {
-  keysUnder,
-  pingRedis,
-  REDIS_URL,
-  redisServerInstalled,
-  removePrefix,
-  uniquePrefix,
-  useRedisServer,
-} from "../helpers/redis.js";
+import { useRedisServer } from "../helpers/own-redis.js";
+import { keysUnder, pingRedis, REDIS_URL, redisServerInstalled, removePrefix, uniquePrefix } from "../helpers/redis.js";
 import { crc16, keySlot } from "../helpers/redis-slot.js";
 
 const unavailable = await pingRedis();

@@ -3,14 +3,8 @@ import { describe, expect, it } from "vitest";
 import { encodeEntry } from "../../src/cache/backends/redis/codec.js";
 import { defineSettings, type Key, keyId, RedisCache } from "../../src/index.js";
 import { describeBoundsConformance } from "../conformance/bounds.js";
-import {
-  pingRedis,
-  REDIS_URL,
-  redisServerInstalled,
-  removePrefix,
-  uniquePrefix,
-  useRedisServer,
-} from "../helpers/redis.js";
+import { useRedisServer } from "../helpers/own-redis.js";
+import { pingRedis, REDIS_URL, redisServerInstalled, removePrefix, uniquePrefix } from "../helpers/redis.js";
 
 const unavailable = await pingRedis();
 let prefix = uniquePrefix();

@@ -5,15 +5,8 @@ import { encodeEntry } from "../../src/cache/backends/redis/codec.js";
 import type { RedisRepository } from "../../src/cache/backends/redis/repository.js";
 import { type AnyRepository, type CacheEntry, defineSettings, type Key, keyId, RedisCache } from "../../src/index.js";
 import { BOUND_WORKERS, boundSettings, MAX_BYTES, MAX_ENTRIES } from "../conformance/bounds-plan.js";
-import {
-  keysUnder,
-  pingRedis,
-  REDIS_URL,
-  redisServerInstalled,
-  removePrefix,
-  uniquePrefix,
-  useRedisServer,
-} from "../helpers/redis.js";
+import { useRedisServer } from "../helpers/own-redis.js";
+import { keysUnder, pingRedis, REDIS_URL, redisServerInstalled, removePrefix, uniquePrefix } from "../helpers/redis.js";
 import { startWorker } from "../helpers/worker.js";
 
 const unavailable = await pingRedis();

@@ -8,7 +8,6 @@ import { once } from "node:events";
 import { type Socket, connect as tcpConnect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll } from "vitest";
 import { escapePattern } from "../../src/cache/backends/redis/keys.js";
 import { freePort } from "./net.js";
 
@@ -140,22 +139,4 @@ export async function redisServerInstalled(): Promise<boolean> {
   });
   if (!installed && process.env.CI) throw new Error("redis-server must be installed in CI");
   return installed;
-}
-
-/**
- * A redis-server of the tests' own for the describe block it is called in: started before its
- * tests (with `args`, say `--maxmemory 4mb`), killed after them.
- */
-export function useRedisServer(args: readonly string[] = []): () => RedisServer {
-  let server: RedisServer | undefined;
-  beforeAll(async () => {
-    server = await RedisServer.start(undefined, args);
-  });
-  afterAll(async () => {
-    await server?.kill();
-  });
-  return () => {
-    if (server === undefined) throw new Error("the redis-server of this block has not started");
-    return server;
-  };
 }
