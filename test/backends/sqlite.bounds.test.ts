@@ -3,8 +3,9 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { type CacheEntry, CacheError, defineSettings, entrySize, type Key, SQLiteCache } from "../../src/index.js";
+import { CacheError, defineSettings, entrySize, type Key, SQLiteCache } from "../../src/index.js";
 import { describeBoundsConformance } from "../conformance/bounds.js";
+import { wholeEntry } from "../conformance/bounds-plan.js";
 import { tempFolder } from "../helpers/temp.js";
 
 let folder = tempFolder();
@@ -103,17 +104,7 @@ describe("SQLite: the file stays small", () => {
     const dir = tempFolder();
     const path = join(dir.path, "meta.sqlite");
     const now = Date.now();
-    const entry = (id: string, meta: string | null): CacheEntry => ({
-      key: key(id),
-      name: null,
-      cachedAt: now,
-      expiresAt: now + 60_000,
-      payload: `payload of ${id}`,
-      status: 200,
-      headers: '[["content-type","text/plain"]]',
-      url: `https://api.example.com/pages/${id}`,
-      meta,
-    });
+    const entry = (id: string, meta: string | null) => wholeEntry(id, meta, now);
     const entries = [entry("a", '{"v":1,"r":1,"a":0,"l":60000,"f":8,"w":0,"e":0,"y":null}'), entry("b", null)];
     const expected = entries.reduce((sum, each) => sum + entrySize(each), 0);
     const open = async () => {

@@ -149,3 +149,11 @@ export async function fill(cache: ResponseCache, now = Date.now()): Promise<void
     },
   ]);
 }
+
+/** The objects of NDJSON text, one a line. */
+export const ndjson = (text: string) =>
+  text
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);

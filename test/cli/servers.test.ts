@@ -7,7 +7,7 @@ import { type CacheEntry, PostgresCache, RedisCache, type ResponseCache, SQLiteC
 import { dropSchema, POSTGRES_URL, postgresUnavailable, sql, testSchema } from "../helpers/postgres.js";
 import { pingRedis, REDIS_URL, removePrefix, uniquePrefix } from "../helpers/redis.js";
 import { tempFolder } from "../helpers/temp.js";
-import { childEnv, cli, fill, shellCommand } from "./cli.js";
+import { childEnv, cli, fill, ndjson, shellCommand } from "./cli.js";
 
 const folder = tempFolder("requestful-cli-servers-");
 const schemas: string[] = [];
@@ -29,13 +29,6 @@ async function everything(cache: ResponseCache): Promise<[string, CacheEntry][]>
   }
   return all.sort(([a, x], [b, y]) => `${a}${JSON.stringify(x.key)}`.localeCompare(`${b}${JSON.stringify(y.key)}`));
 }
-
-const ndjson = (text: string) =>
-  text
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe.skipIf(noPostgres !== undefined)("requestful on PostgreSQL", { timeout: 180_000 }, () => {
   it("moves a cache from SQLite to PostgreSQL through a pipe with every byte and instant equal", async () => {

@@ -4,7 +4,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { SQLiteCache } from "../../src/index.js";
 import { tempFolder } from "../helpers/temp.js";
-import { API, cli, fill } from "./cli.js";
+import { API, cli, fill, ndjson } from "./cli.js";
 
 const folder = tempFolder("requestful-cli-");
 afterAll(() => folder.remove());
@@ -19,12 +19,6 @@ beforeEach(async () => {
 });
 
 const run = (...args: string[]) => cli(["--cache", store, ...args]);
-const ndjson = (text: string) =>
-  text
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 // Each test starts the command line several times, a second or two each on a busy machine.
 describe("requestful on an SQLite file", { timeout: 120_000 }, () => {

@@ -17,7 +17,14 @@ import {
   type StoreUsage,
 } from "../../src/index.js";
 import { startWorker } from "../helpers/worker.js";
-import { BOUND_WORKERS, boundSettings, MAX_BYTES, MAX_ENTRIES } from "./bounds-plan.js";
+import {
+  BOUND_WORKERS,
+  boundSettings,
+  MAX_BYTES,
+  MAX_ENTRIES,
+  META,
+  wholeEntry as makeWholeEntry,
+} from "./bounds-plan.js";
 
 /** A cache with bounds, and what it holds as counted against them. */
 type BoundedCache = ResponseCache & { usage(): Promise<StoreUsage> };
@@ -156,19 +163,7 @@ export function describeBoundsConformance(target: BoundsTarget): void {
       expect(await cache.usage()).toEqual(before);
     });
 
-    /** A whole entry with headers, a URL and, when asked, HTTP metadata. */
-    const wholeEntry = (id: string, meta: string | null): CacheEntry => ({
-      key: key(id),
-      name: null,
-      cachedAt: START,
-      expiresAt: START + 60_000,
-      payload: `payload of ${id}`,
-      status: 200,
-      headers: '[["content-type","text/plain"]]',
-      url: `https://api.example.com/pages/${id}`,
-      meta,
-    });
-    const META = '{"v":1,"r":1,"a":0,"l":60000,"f":8,"w":0,"e":0,"y":[["accept-language","fr"]]}';
+    const wholeEntry = (id: string, meta: string | null) => makeWholeEntry(id, meta, START);
 
     it("counts an entry's HTTP metadata, headers and URL in its size", async () => {
       const [cache, repo] = await bounded({ maxBytes: 100_000 });
