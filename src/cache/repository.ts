@@ -60,6 +60,15 @@ export interface SaveOptions {
    * @example { expiresAt: Date.now() + 60_000 }
    */
   expiresAt?: number;
+  /**
+   * Called once the entry can be read by every reader of the store, which may come before the
+   * write resolves: on SQLite with `synchronous: "full"` a write resolves once the log is synced
+   * to disk after its commit, and the commit is readable at once. Elsewhere it is called just
+   * before the write resolves. Not called if the write fails before its commit.
+   * @default undefined
+   * @example { onVisible: () => console.log("readable now") }
+   */
+  onVisible?: (() => void) | undefined;
 }
 
 /** Options of a repository. */
@@ -235,8 +244,12 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     return this.readEntry(key, now);
   }
 
-  /** Writes one entry. Backends override it where a single write is faster. */
-  protected writeEntry(entry: CacheEntry<K>): Promise<void> {
+  /**
+   * Writes one entry. Backends override it where a single write is faster. A backend whose writes
+   * become readable before they are durable calls `visible` once the entry can be read, then
+   * resolves once it is durable.
+   */
+  protected writeEntry(entry: CacheEntry<K>, _visible?: () => void): Promise<void> {
     return this.writeEntries([entry]);
   }
 
@@ -502,13 +515,23 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     return byId.size;
   }
 
-  async #writeOne(entry: CacheEntry<K>): Promise<true> {
+  async #writeOne(entry: CacheEntry<K>, visible?: () => void): Promise<true> {
     if (this.#state !== "ready") await this.#ensureReady();
+    let shown = false;
+    const show =
+      visible === undefined
+        ? undefined
+        : () => {
+            if (shown) return;
+            shown = true;
+            visible();
+          };
     try {
-      await this.writeEntry(entry);
+      await this.writeEntry(entry, show);
     } catch (error) {
       throw this.#wrap(error, "write to");
     }
+    show?.();
     return true;
   }
 
@@ -531,8 +554,11 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     if (options !== undefined) {
       if (options.meta !== undefined) entry.meta = checkMeta(options.meta);
       if (options.expiresAt !== undefined) entry.expiresAt = checkInstant(options.expiresAt, "expiresAt");
+      if (options.onVisible !== undefined && typeof options.onVisible !== "function") {
+        throw new TypeError(`onVisible must be a function, got ${describeValue(options.onVisible)}`);
+      }
     }
-    return this.#writeOne(entry);
+    return this.#writeOne(entry, options?.onVisible);
   }
 
   /**

@@ -72,6 +72,18 @@ export const DEFAULT_FILL_LEASE = 10_000;
 
 const UNLOCKED: FillTicket<never> = Object.freeze({ state: "fetch", locked: false, release: async () => {} });
 
+/** What makes this process's lock tokens unlike any other process's: random, drawn once. */
+const PROCESS_TOKEN = randomBytes(12).toString("base64url");
+let tokens = 0;
+
+/**
+ * A token no other holder has: this process's random part and a count (drawing random bytes for
+ * each miss cost more than the lock's own write).
+ */
+function newToken(): string {
+  return `${PROCESS_TOKEN}.${(tokens++).toString(36)}`;
+}
+
 /** The lock id of a key: the repository's name and the key's id. */
 export function fillId(repository: string, key: Key): string {
   return `${repository}\0${keyId(key)}`;
@@ -95,7 +107,7 @@ export async function fillEntry<K extends Key>(
   if (signal?.aborted) throw signal.reason;
   if (locks === undefined) return UNLOCKED;
   const id = fillId(repository.name, key);
-  const token = randomBytes(12).toString("base64url");
+  const token = newToken();
   const failed = (error: unknown): FillTicket<K> => {
     onError?.(error);
     return UNLOCKED;

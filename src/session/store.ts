@@ -145,24 +145,40 @@ function expiresAt(routed: Routed, decision: Storing, now: number): number {
   return repository.policy === "http" ? Math.max(decision.freshUntil, retained) : retained;
 }
 
-/** Stores a recorded response, counted and reported; a failure is reported (and thrown in a strict session). */
+/**
+ * Stores a recorded response, counted and reported; a failure is reported (and thrown in a strict
+ * session). Resolves once the entry can be read: where a write becomes durable after that (SQLite
+ * with `synchronous: "full"` syncs its log after the commit), the rest is owed work that `close()`
+ * waits for, and a strict session waits for it here.
+ */
 async function save(context: SessionContext, routed: Routed, shared: Shared, decision: Storing): Promise<void> {
   const { target, repository, counters } = routed;
   const report = context.report;
-  let saved: boolean;
-  try {
-    const now = repository.now();
-    const options = kept(routed, decision, now);
-    const url = shared.head.url;
-    // The request's own URL, parsed already, needs no second parse when it has nothing to redact.
-    const head = { ...shared.head, url: url === target.url.href && bare(target.url) ? url : report.show(target, url) };
-    saved = await repository.saveResponseBytes(routed.key, head, shared.bytes, options);
-  } catch (error) {
-    report.failed(error instanceof PayloadHandlerError ? "payload" : "write", error, target, repository, counters);
-    return;
-  }
-  context.breaker?.success();
-  if (saved) report.stored(routed, shared.bytes.byteLength);
+  let readable!: () => void;
+  const visible = new Promise<void>((resolve) => (readable = resolve));
+  const onVisible = () => {
+    context.breaker?.success();
+    report.stored(routed, shared.bytes.byteLength);
+    readable();
+  };
+  const write = (async () => {
+    try {
+      const now = repository.now();
+      const options = kept(routed, decision, now);
+      const url = shared.head.url;
+      // The request's own URL, parsed already, needs no second parse when it has nothing to redact.
+      const head = {
+        ...shared.head,
+        url: url === target.url.href && bare(target.url) ? url : report.show(target, url),
+      };
+      await repository.saveResponseBytes(routed.key, head, shared.bytes, { ...options, onVisible });
+    } catch (error) {
+      report.failed(error instanceof PayloadHandlerError ? "payload" : "write", error, target, repository, counters);
+    }
+  })();
+  if (context.options.strict) return write;
+  context.owed.track(write);
+  await Promise.race([visible, write]);
 }
 
 /** Whether a URL has nothing that a redaction removes: no userinfo, query or fragment. */

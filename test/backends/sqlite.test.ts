@@ -32,7 +32,8 @@ describe("SQLite: opening", () => {
     expect(existsSync(cache.path)).toBe(true);
     expect(cache.connection.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(cache.connection.pragma("busy_timeout", { simple: true })).toBe(5000);
-    expect(cache.connection.pragma("synchronous", { simple: true })).toBe(2); // FULL
+    // synchronous: "full" commits at NORMAL and syncs the log after (test/backends/sqlite.sync.test.ts)
+    expect(cache.connection.pragma("synchronous", { simple: true })).toBe(1);
     const version = cache.connection.prepare("SELECT value FROM requestful_meta WHERE key = 'schema_version'").pluck();
     expect(version.get()).toBe(String(SCHEMA_VERSION));
     await cache.close();

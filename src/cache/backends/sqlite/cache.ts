@@ -17,6 +17,7 @@ import type { SQLiteDatabase as Database } from "./database.js";
 import { SQLiteLocks } from "./lock.js";
 import { foldIdentifier, META_TABLE, quote, SCHEMA_VERSION } from "./sql.js";
 import { applyStorageSettings } from "./storage.js";
+import { LogSync } from "./sync.js";
 import { SQLiteTable } from "./table.js";
 
 /** The path of an SQLite database held in memory only. */
@@ -63,6 +64,8 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   #db: Database | undefined;
   readonly #bounds: SQLiteBounds;
   #locks: SQLiteLocks | undefined;
+  /** With `synchronous: "full"` in WAL mode: the syncs of the log that make commits durable. */
+  #sync: LogSync | undefined;
 
   constructor(path: string, options: SQLiteCacheOptions = {}) {
     if (typeof path !== "string" || path.length === 0) {
@@ -158,11 +161,16 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   protected newRepository<V>(settings: ResponseRepositorySettings<V>, options: RepositoryOptions): SQLiteTable {
     const table = new SQLiteTable(() => this.connection, settings, options) as SQLiteTable;
     table.useBounds(this.#bounds);
+    table.useCommits(this.#committed);
     return table;
   }
 
-  protected override saveRecord(record: RepositoryRecord): Promise<void> {
-    return admin.saveRecord(this.connection, record);
+  /** Called after each commit: resolves once it is durable (at once unless the log is synced after commits). */
+  readonly #committed = (): Promise<void> | undefined => this.#sync?.synced();
+
+  protected override async saveRecord(record: RepositoryRecord): Promise<void> {
+    await admin.saveRecord(this.connection, record);
+    await this.#committed();
   }
 
   protected override loadRecords(): Promise<RepositoryRecord[]> {
@@ -177,8 +185,9 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     return admin.checkStore(this.connection);
   }
 
-  protected override compactStore(): Promise<void> {
-    return admin.compactStore(this.connection);
+  protected override async compactStore(): Promise<void> {
+    await admin.compactStore(this.connection);
+    await this.#committed();
   }
 
   protected async openConnection(): Promise<void> {
@@ -191,16 +200,21 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
       throw new CacheError(`could not open SQLite database "${this.path}": ${(cause as Error).message}`, { cause });
     }
     try {
+      let wal = false;
       await retryBusy(() => {
         applyStorageSettings(db);
-        if (!inMemory) db.pragma("journal_mode = WAL");
-        db.pragma(`synchronous = ${this.#synchronous}`);
+        wal = !inMemory && db.pragma("journal_mode = WAL", { simple: true }) === "wal";
+        // "full" in WAL mode: commits at NORMAL, and each write resolves once the log is synced
+        // after it, off the main thread (LogSync); otherwise SQLite's own setting.
+        db.pragma(`synchronous = ${wal && this.#synchronous === "full" ? "normal" : this.#synchronous}`);
         checkSchema(db, this.path);
       });
+      if (wal && this.#synchronous === "full") this.#sync = new LogSync(databaseFile(db));
       await retryBusy(() => db.transaction(() => this.#bounds.open(db)).immediate());
       this.#locks = new SQLiteLocks(db);
     } catch (cause) {
       db.close();
+      this.#sync = undefined;
       if (cause instanceof CacheError) throw cause;
       throw new CacheError(
         `"${this.path}" is not a usable SQLite database: ${(cause as Error).message}; ` +
@@ -211,19 +225,24 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
     this.#db = db;
   }
 
-  protected override keepMetadata(name: string, value: string): Promise<string> {
+  protected override async keepMetadata(name: string, value: string): Promise<string> {
     const db = this.connection;
     const table = quote(META_TABLE);
-    return retryBusy(() => {
+    const kept = await retryBusy(() => {
       db.prepare(`INSERT OR IGNORE INTO ${table} ("key", "value") VALUES (?, ?)`).run(name, value);
       return db.prepare(`SELECT "value" FROM ${table} WHERE "key" = ?`).pluck().get(name) as string;
     });
+    await this.#committed();
+    return kept;
   }
 
   protected async closeConnection(): Promise<void> {
     const db = this.#db;
+    const sync = this.#sync;
     this.#db = undefined;
     this.#locks = undefined;
+    this.#sync = undefined;
+    await sync?.close();
     this.#bounds.close();
     if (db?.open) db.close();
   }
@@ -251,6 +270,12 @@ function checkSchema(db: Database, path: string): void {
         "upgrade requestful or use another file",
     );
   }
+}
+
+/** The main database's file, as SQLite resolved it (a `file:` URI or a relative path made absolute). */
+function databaseFile(db: Database): string {
+  const rows = db.pragma("database_list") as { name: string; file: string }[];
+  return rows.find((row) => row.name === "main")?.file ?? db.name;
 }
 
 function withSuffix(path: string): string {

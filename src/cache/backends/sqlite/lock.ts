@@ -12,6 +12,38 @@ const FIRST_PAUSE_MS = 5;
 const MAX_PAUSE_MS = 50;
 
 /**
+ * The lock table's definition. `WITHOUT ROWID`: a lock's commit then writes one page of the
+ * table, not a row page and an index page (measured here: 60 µs instead of 105 µs for a lock taken
+ * and released, checkpoints included).
+ */
+const LOCK_COLUMNS = `("id" TEXT PRIMARY KEY, "token" TEXT NOT NULL, "expires_at" INTEGER NOT NULL) WITHOUT ROWID`;
+
+/**
+ * Creates the lock table, or turns one of an earlier release (a rowid table) into the current
+ * kind, its locks kept: in one immediate transaction, so that a process meets either table whole.
+ */
+function createLockTable(db: Database): void {
+  const table = quote(LOCK_TABLE);
+  const sql = db
+    .prepare(`SELECT "sql" FROM sqlite_master WHERE "type" = 'table' AND "name" = ?`)
+    .pluck()
+    .get(LOCK_TABLE);
+  if (typeof sql === "string" && /WITHOUT\s+ROWID/i.test(sql)) return;
+  if (sql === undefined) {
+    db.exec(`CREATE TABLE ${table} ${LOCK_COLUMNS}`);
+    return;
+  }
+  const next = quote(`${LOCK_TABLE}_next`);
+  db.exec(`CREATE TABLE ${next} ${LOCK_COLUMNS}`);
+  db.exec(`INSERT INTO ${next} ("id", "token", "expires_at") SELECT "id", "token", "expires_at" FROM ${table}`);
+  db.exec(`DROP TABLE ${table}`);
+  db.exec(`ALTER TABLE ${next} RENAME TO ${table}`);
+}
+
+/** SQLite's number for `synchronous = NORMAL`. */
+const NORMAL = 1;
+
+/**
  * Locks with a lease in a table of the SQLite file: taking one is an upsert that only overwrites an
  * expired row, releasing deletes the row if the token still holds it, and waiting looks at the row
  * with a short back-off (5 ms, doubling to 50 ms): a read of one indexed row, which never blocks a
@@ -32,9 +64,7 @@ export class SQLiteLocks implements StoreLocks {
     if (this.#statements !== undefined) return this.#statements;
     const db = this.#db;
     const table = quote(LOCK_TABLE);
-    db.exec(
-      `CREATE TABLE IF NOT EXISTS ${table} ("id" TEXT PRIMARY KEY, "token" TEXT NOT NULL, "expires_at" INTEGER NOT NULL)`,
-    );
+    db.transaction(() => createLockTable(db)).immediate();
     this.#statements = {
       acquire: db.prepare(
         `INSERT INTO ${table} ("id", "token", "expires_at") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET ` +
@@ -58,14 +88,15 @@ export class SQLiteLocks implements StoreLocks {
   }
 
   /**
-   * Runs a lock write without waiting for the disk (`synchronous = OFF` for its commit alone): a
-   * lock is worth nothing after a crash (its lease is what frees it), so a miss does not pay two
-   * more syncs for it. The next durable commit syncs the log, lock rows and all.
+   * Runs a lock write without waiting for the disk: a lock is worth nothing after a crash (its
+   * lease is what frees it), so a miss pays no sync for it. A connection at `synchronous = NORMAL`
+   * in WAL mode (how a cache with `synchronous: "full"` commits, syncing the log after its writes)
+   * never syncs a commit; one at FULL runs the lock's commit alone at OFF.
    */
   #unsynced<T>(work: () => T): T {
     const db = this.#db;
-    if (db.inTransaction) return work();
     this.#level ??= Number(db.pragma("synchronous", { simple: true }));
+    if (db.inTransaction || this.#level <= NORMAL || db.memory) return work();
     db.pragma("synchronous = OFF");
     try {
       return work();

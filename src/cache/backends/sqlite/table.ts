@@ -43,6 +43,8 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
   readonly #keyColumns: readonly string[];
   #sql: Statements | undefined;
   #bounds: SQLiteBounds | undefined;
+  /** Called after each commit: resolves once it is durable; `undefined` when it is durable already. */
+  #committed: () => Promise<void> | undefined = () => undefined;
 
   /**
    * @param connection An open better-sqlite3 database, or a function that returns the one its cache opened.
@@ -64,6 +66,15 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     return this.#connection();
   }
 
+  /**
+   * What a write calls after its commit, set by the cache: resolves once the commit is durable
+   * where the cache syncs the log after commits (`synchronous: "full"`). A table on a database of
+   * one's own relies on the database's own `synchronous` setting.
+   */
+  useCommits(committed: () => Promise<void> | undefined): void {
+    this.#committed = committed;
+  }
+
   /** Keeps this table within its cache's bounds (set by the cache before the table is created). */
   useBounds(bounds: SQLiteBounds): void {
     this.#bounds = bounds;
@@ -77,6 +88,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
       await retryBusy(() => db.transaction(() => bounds.register(db, this.name, this.#keyColumns)).immediate());
     }
     this.#sql = new Statements(db, this.#table, this.#keyColumns.map(quote));
+    await this.#committed();
   }
 
   #createTable(db: Database): void {
@@ -187,15 +199,17 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     return entries;
   }
 
-  protected override async writeEntry(entry: CacheEntry<K>): Promise<void> {
+  protected override async writeEntry(entry: CacheEntry<K>, visible?: () => void): Promise<void> {
     const sql = this.#statements;
     const bounds = this.#bounds;
     if (bounds?.bounded) {
       if (bounds.accepts(entry)) await bounds.write(sql.transaction, () => sql.upsert.run(toRow(entry)));
-      return;
+    } else {
+      await retryBusy(() => sql.upsert.run(toRow(entry)));
+      await bounds?.afterUnboundedWrite(sql.transaction);
     }
-    await retryBusy(() => sql.upsert.run(toRow(entry)));
-    await bounds?.afterUnboundedWrite(sql.transaction);
+    visible?.();
+    await this.#committed();
   }
 
   protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
@@ -206,6 +220,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
       await bounds.write(sql.transaction, () => {
         for (const entry of kept) sql.upsert.run(toRow(entry));
       });
+      await this.#committed();
       return;
     }
     // One immediate transaction around one prepared upsert: measured faster here than multi-row
@@ -216,18 +231,21 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
       }),
     );
     await bounds?.afterUnboundedWrite(sql.transaction);
+    await this.#committed();
   }
 
   protected async removeEntries(keys: readonly K[]): Promise<number> {
     const sql = this.#statements;
     const perChunk = Math.floor(MAX_PARAMETERS / this.#keyColumns.length);
-    return retryBusy(() =>
+    const removed = await retryBusy(() =>
       sql.transaction(() => {
         let removed = 0;
         for (const chunk of chunks(keys, perChunk)) removed += sql.deleteMany(chunk.length).run(chunk.flat()).changes;
         return removed;
       }),
     );
+    await this.#committed();
+    return removed;
   }
 
   protected async countEntries(now: number | undefined): Promise<number> {
@@ -237,7 +255,9 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
 
   protected async clearEntries(now: number | undefined): Promise<number> {
     const sql = this.#statements;
-    return retryBusy(() => (now === undefined ? sql.clearAll.run() : sql.clearExpired.run(now)).changes);
+    const cleared = await retryBusy(() => (now === undefined ? sql.clearAll.run() : sql.clearExpired.run(now)).changes);
+    await this.#committed();
+    return cleared;
   }
 
   protected async *scanEntries(now: number): AsyncGenerator<CacheEntry<K>> {
@@ -255,8 +275,10 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     return admin.countMatching(this.#connection(), this.#table, filter);
   }
 
-  protected override purgeMatching(filter: ResolvedFilter, limit: number): Promise<number> {
-    return admin.purgeMatching(this.#connection(), this.#table, filter, limit);
+  protected override async purgeMatching(filter: ResolvedFilter, limit: number): Promise<number> {
+    const purged = await admin.purgeMatching(this.#connection(), this.#table, filter, limit);
+    await this.#committed();
+    return purged;
   }
 
   protected override measureEntries(now: number): Promise<RepositoryStats> {
