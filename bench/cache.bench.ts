@@ -48,6 +48,18 @@ async function compare(title: string, cache: ResponseCache, floor: Floor, floorN
     target: TARGET,
   });
 
+  // Writers at once (a session storing many misses): on SQLite they share the syncs of the log.
+  const inFlight = 64;
+  rows.push({
+    floor: await measureBatch(`${floorName}: save one, ${inFlight} in turn (per entry)`, inFlight, () => {
+      for (let w = 0; w < inFlight; w++) floor.save(["GET", `one${n++ % 5_000}`], value);
+    }),
+    subject: await measureBatch(`saveResponse, ${inFlight} in flight (per entry)`, inFlight, () =>
+      Promise.all(Array.from({ length: inFlight }, () => repo.saveResponse([["GET", `one${n++ % 5_000}`], value]))),
+    ),
+    target: TARGET,
+  });
+
   for (const size of [1_000, 10_000]) {
     const batch = payloads(size, `bulk${size}-`);
     const keys = batch.map(([key]) => key);

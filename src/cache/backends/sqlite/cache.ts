@@ -35,9 +35,11 @@ export interface SQLiteCacheOptions extends CacheOptions, BoundsOptions {
    */
   busyTimeout?: number;
   /**
-   * SQLite's `synchronous` setting. `"full"` makes every write that resolved survive a power loss
-   * as well as a crash of the process; `"normal"` is faster and survives a crash of the process,
-   * but a power loss may undo the last writes.
+   * How durable a write is once it resolves. `"full"`: it survives a power loss as well as a crash
+   * of the process — the connection commits at SQLite's `synchronous = NORMAL` (in WAL mode) and
+   * the write resolves once a sync of the log, run off the event loop and shared by the commits
+   * made meanwhile, has returned (a database without a log runs at SQLite's `FULL`). `"normal"`:
+   * no sync, so a write survives a crash of the process, but a power loss may undo the last ones.
    * @default "full"
    * @example "normal"
    */
