@@ -2,7 +2,7 @@
  * A CPU profile of the hit loop, for finding where a hit's time goes (not a benchmark: see
  * session.bench.ts for figures beside their floors).
  *
- *   tsx bench/profile-hit.ts SUBJECT [HITS] [PROFILE_FILE]
+ *   npm run build && node --import tsx --import ./bench/shipped.mjs bench/profile-hit.ts SUBJECT [HITS] [PROFILE_FILE]
  *
  * SUBJECT is `session-memory`, `session-sqlite`, `handler-memory` or `handler-sqlite`. Every URL of
  * the bench workload is fetched once, then HITS hits cycle through them (after a warm-up); with

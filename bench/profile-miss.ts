@@ -1,6 +1,7 @@
 /**
  * Profiles the session's miss loop: every request asks for a URL not asked for before.
- * `npx tsx bench/profile-miss.ts memory|sqlite|normal [requests] [profile.cpuprofile]`
+ * `npm run build && node --import tsx --import ./bench/shipped.mjs bench/profile-miss.ts memory|sqlite|normal
+ * [requests] [profile.cpuprofile]` (the compiled package; `BENCH_SOURCE=src` for the source)
  */
 import { writeFileSync } from "node:fs";
 import { Session as Inspector } from "node:inspector/promises";
