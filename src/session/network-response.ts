@@ -28,7 +28,11 @@ const WHOLE_READS: Readonly<
 };
 
 const responseBodyUsed = Object.getOwnPropertyDescriptor(Response.prototype, "bodyUsed")?.get as () => boolean;
+const responseHeaders = Object.getOwnPropertyDescriptor(Response.prototype, "headers")?.get as () => Headers;
+const responseFormData = Response.prototype.formData;
 const responseClone = Response.prototype.clone;
+
+type Pairs = readonly (readonly [string, string])[];
 
 /** How a deferred body reaches its response's private state (set in the class's static block). */
 let deferred: DeferredBody<NetworkResponse>;
@@ -46,6 +50,7 @@ export class NetworkResponse extends Response {
   declare readonly redirected: boolean;
   declare readonly bodyUsed: boolean;
   declare readonly clone: () => NetworkResponse;
+  declare readonly headers: Headers;
 
   readonly #url: string;
   readonly #redirected: boolean;
@@ -57,23 +62,47 @@ export class NetworkResponse extends Response {
   #used = false;
   /** The recording of a network body, while its bytes can be taken from it. */
   readonly #recording: Recording | undefined;
+  /**
+   * Header pairs not yet copied into `headers`: filled on first use (most callers read only the
+   * body), and before anything of `Response`'s own reads the body's stream, which it does before it
+   * reads the header list.
+   */
+  #pending: Pairs | undefined;
 
   constructor(body: Body | Recording, init: ResponseInit, url: string, redirected = false) {
     const defer = body instanceof Uint8Array && deferBody !== undefined;
     const recording = body instanceof Recording ? body : undefined;
     const deferRecording = recording !== undefined && deferStream !== undefined;
-    super(defer || deferRecording ? null : recording !== undefined ? recording.stream : (body as Body), init);
+    // Pairs are copied into the header list when first needed; only a deferred body tells when.
+    const lazy = (defer || deferRecording) && Array.isArray(init.headers);
+    const head = lazy ? { status: init.status ?? 200, statusText: init.statusText ?? "" } : init;
+    super(defer || deferRecording ? null : recording !== undefined ? recording.stream : (body as Body), head);
     this.#url = url;
     this.#redirected = redirected;
     this.#bytes = body instanceof Uint8Array ? body : undefined;
+    if (lazy) this.#pending = init.headers as unknown as Pairs;
     if (defer) {
       this.#held = body;
       deferBody?.(this, deferred);
     }
     if (deferRecording) {
       this.#recording = recording;
-      deferStream?.(this, () => recording.stream);
+      deferStream?.(this, () => {
+        this.#fill();
+        return recording.stream;
+      });
     }
+  }
+
+  /** Copies the pending pairs into `headers`, once. */
+  #fill(): Headers {
+    const headers = responseHeaders.call(this);
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      this.#pending = undefined;
+      for (const [name, value] of pending) headers.append(name, value);
+    }
+    return headers;
   }
 
   static {
@@ -81,6 +110,8 @@ export class NetworkResponse extends Response {
       held: (response) => response.#bytes as Uint8Array,
       used: (response) => response.#used,
       materialised: (response) => {
+        // Response's own code reads the stream before the header list: fill it first.
+        response.#fill();
         response.#held = undefined;
       },
     };
@@ -115,6 +146,20 @@ export class NetworkResponse extends Response {
       });
     }
     Object.defineProperties(NetworkResponse.prototype, {
+      headers: {
+        configurable: true,
+        get(this: NetworkResponse): Headers {
+          return this.#fill();
+        },
+      },
+      formData: {
+        configurable: true,
+        writable: true,
+        value(this: NetworkResponse): Promise<FormData> {
+          this.#fill();
+          return responseFormData.call(this);
+        },
+      },
       url: {
         configurable: true,
         get(this: NetworkResponse): string {
