@@ -149,8 +149,6 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   abstract readonly type: string;
   /** The name of the cache: a path, a URL or a label. */
   readonly name: string;
-  /** Finds the repository for a URL. */
-  repositoryGetter: RepositoryGetter | undefined;
   /** How long a saved response stays live, for repositories that do not set their own. */
   readonly expire: Expire;
   /** The clock, in epoch milliseconds. */
@@ -160,6 +158,8 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
 
   readonly #repositories = new Map<string, R>();
   readonly #metadata = new Map<string, string>();
+  #repositoryGetter: RepositoryGetter | undefined;
+  #routeVersion = 0;
   #secret: Promise<Buffer> | undefined;
   #state: State = "new";
   #connecting: Promise<void> | undefined;
@@ -167,9 +167,6 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
   constructor(options: CacheOptions = {}) {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(`cache options must be an object, got ${describeValue(options)}`);
-    }
-    if (options.repositoryGetter !== undefined && typeof options.repositoryGetter !== "function") {
-      throw new TypeError(`repositoryGetter must be a function, got ${describeValue(options.repositoryGetter)}`);
     }
     if (options.now !== undefined && typeof options.now !== "function") {
       throw new TypeError(`now must be a function returning epoch milliseconds, got ${describeValue(options.now)}`);
@@ -258,6 +255,28 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
     return this.#repositories.get(name);
   }
 
+  /** Finds the repository for a URL; may be replaced at any time (or removed, with `undefined`). */
+  get repositoryGetter(): RepositoryGetter | undefined {
+    return this.#repositoryGetter;
+  }
+
+  set repositoryGetter(getter: RepositoryGetter | undefined) {
+    if (getter !== undefined && typeof getter !== "function") {
+      throw new TypeError(`repositoryGetter must be a function, got ${describeValue(getter)}`);
+    }
+    this.#repositoryGetter = getter;
+    this.#routeVersion++;
+  }
+
+  /**
+   * A number that changes whenever the cache may route a URL differently than before: a repository
+   * created, the `repositoryGetter` replaced. What remembers where URLs were routed (a request
+   * handler's hits do) checks it before using what it remembered.
+   */
+  get routeVersion(): number {
+    return this.#routeVersion;
+  }
+
   has(name: string): boolean {
     return this.#repositories.has(name);
   }
@@ -313,6 +332,7 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
     if (options.ignoreNoStore !== undefined) repositoryOptions.ignoreNoStore = options.ignoreNoStore;
     const repository = this.newRepository(settings, repositoryOptions);
     this.#repositories.set(name, repository);
+    this.#routeVersion++;
     if (this.#state === "open" || this.#state === "connecting") {
       // Created in the background; calls on the repository wait for it and see its error if it fails.
       this.#afterConnect(() => this.#createInStore(repository)).catch(() => {});
@@ -455,14 +475,15 @@ export abstract class ResponseCache<R extends AnyRepository = AnyRepository>
 
   /** The repository for a URL, found by the `repositoryGetter`. */
   getRepositoryFromUrl(url: string | URL): R | undefined {
-    if (this.repositoryGetter === undefined) return undefined;
+    const getter = this.#repositoryGetter;
+    if (getter === undefined) return undefined;
     let parsed: URL;
     try {
       parsed = url instanceof URL ? url : new URL(url);
     } catch (cause) {
       throw new TypeError(`expected an absolute URL, got ${describeValue(url)}`, { cause });
     }
-    return (this.repositoryGetter(this, parsed) as R | undefined) ?? undefined;
+    return (getter(this, parsed) as R | undefined) ?? undefined;
   }
 
   /**

@@ -33,8 +33,8 @@ export class CacheReads<T> {
   readonly #parts: ReadParts<T>;
   /**
    * Where plain GETs of a URL string were found: its repository and key, so that a repeated hit
-   * skips parsing and routing the URL. Valid while the cache has the same repositories; settings'
-   * `getKey` is taken to give the same key for the same method and URL.
+   * skips parsing and routing the URL. Valid while the cache routes as it did (`routeVersion`);
+   * settings' `getKey` is taken to give the same key for the same method and URL.
    */
   readonly #routes = new Map<string, { repository: AnyRepository; key: unknown }>();
   #routesFor = -1;
@@ -47,7 +47,7 @@ export class CacheReads<T> {
   remembered(href: string, send: () => Promise<T | undefined>): Promise<T | undefined> | undefined {
     const route = this.#routes.get(href);
     const { cache } = this.#parts;
-    if (route === undefined || this.#parts.closed() || !cache.connected || cache.size !== this.#routesFor) {
+    if (route === undefined || this.#parts.closed() || !cache.connected || cache.routeVersion !== this.#routesFor) {
       return undefined;
     }
     return this.#fromEntry(route.repository, route.key, undefined, send);
@@ -105,10 +105,10 @@ export class CacheReads<T> {
   }
 
   #remember(href: string, repository: AnyRepository, key: unknown): void {
-    const size = this.#parts.cache.size;
-    if (size !== this.#routesFor || this.#routes.size >= MAX_ROUTES) {
+    const version = this.#parts.cache.routeVersion;
+    if (version !== this.#routesFor || this.#routes.size >= MAX_ROUTES) {
       this.#routes.clear();
-      this.#routesFor = size;
+      this.#routesFor = version;
     }
     this.#routes.set(href, { repository, key });
   }

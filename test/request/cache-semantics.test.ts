@@ -139,3 +139,40 @@ describe.each(backends)("a request handler's cache reads on %s", (_, makeCache) 
     expect(calls).toBe(1);
   });
 });
+
+describe("a request handler's cache reads when the cache routes URLs anew", () => {
+  it("reads from the repository the cache's current repositoryGetter picks, not one remembered from before", async () => {
+    const cache = new MemoryCache();
+    const keyed = (name: string) =>
+      defineSettings({
+        name,
+        fields: ["id"],
+        getKey: ({ url }) => [url.pathname.split("/").at(-1) ?? null],
+        payloadHandler: new JSONPayloadHandler(),
+      });
+    const tracks = cache.createRepository(keyed("tracks"));
+    const albums = cache.createRepository(keyed("albums"));
+    cache.repositoryGetter = () => tracks;
+    const handler = RequestHandler.create({ cache, payloadHandler: new JSONPayloadHandler() });
+    await handler.connect();
+    await tracks.saveResponse([["GET", "1"], { from: "tracks" }]);
+    await albums.saveResponse([["GET", "1"], { from: "albums" }]);
+    const url = server.url("/things/1");
+    expect(await handler.get(url)).toEqual({ from: "tracks" });
+    expect(await handler.get(url)).toEqual({ from: "tracks" }); // the route is remembered now
+
+    cache.repositoryGetter = () => albums;
+    expect(await handler.get(url)).toEqual({ from: "albums" });
+    expect(server.count("/things/1")).toBe(0);
+    await handler.close();
+  });
+
+  it("refuses a repositoryGetter that is not a function, with what it got", () => {
+    const cache = new MemoryCache();
+    expect(() => {
+      cache.repositoryGetter = "tracks" as never;
+    }).toThrow(/repositoryGetter must be a function, got a string/);
+    cache.repositoryGetter = undefined;
+    expect(cache.repositoryGetter).toBeUndefined();
+  });
+});
