@@ -138,6 +138,50 @@ function unrouted(
   return { key: undefined, bypass, repository, counters };
 }
 
+/** The most URL strings whose route a session remembers. */
+const MAX_ROUTES = 10_000;
+
+/** What is remembered of a route: all of it but what is each request's own (its counters, `usable`). */
+type RouteOf = Omit<Routed, "usable" | "counters">;
+
+/**
+ * Where plain GETs of a URL string were routed (`session.fetch(url)` with no init: no headers, no
+ * body, no signal), so that a repeated one skips parsing the URL, finding its repository and
+ * making its key. What is remembered is valid while the cache routes as it did (its
+ * `routeVersion`); the session's options do not change, and settings' `getKey` is taken to give
+ * the same key for the same URL, as the request handler takes it. A route that involved
+ * credentials (in the URL's query, say) is never remembered.
+ */
+export class RememberedRoutes {
+  readonly #routes = new Map<string, RouteOf>();
+  #version = -1;
+
+  /** The route of a URL string routed before, for a new request (counted as routing counts it), or `undefined`. */
+  get(context: SessionContext, href: string, cache: ResponseCache): Routed | undefined {
+    if (cache.routeVersion !== this.#version) return undefined;
+    const known = this.#routes.get(href);
+    if (known === undefined) return undefined;
+    return { ...known, counters: context.report.countersOf(known.repository), usable: true };
+  }
+
+  /** Remembers the route of a plain GET of a URL string, if nothing but the URL decided it. */
+  remember(context: SessionContext, href: string, cache: ResponseCache, routed: Routed): void {
+    const { target } = routed;
+    if (target.input !== href || target.init !== undefined || target.headers !== undefined || routed.head) return;
+    if (routed.target.expire !== undefined) return;
+    if (credentialPairs(undefined, target.url, context.options.credentialNames).length > 0) return;
+    const version = cache.routeVersion;
+    if (version !== this.#version || this.#routes.size >= MAX_ROUTES) {
+      this.#routes.clear();
+      this.#version = version;
+    }
+    const { usable: _usable, counters: _counters, ...route } = routed;
+    // Shared by every request of the URL from now on: nothing may change it.
+    Object.freeze(route.key);
+    this.#routes.set(href, route);
+  }
+}
+
 /** A digest of a request body, for methods whose body is part of the key. The request's body is left unread. */
 async function bodyDigest(request: Request): Promise<string> {
   const bytes = new Uint8Array(await request.clone().arrayBuffer());

@@ -33,7 +33,7 @@ import { type CachePlan, type FetchCacheMode, hasConditionalHeader, planRequest 
 import { Reader } from "./reads.js";
 import { Reporter } from "./reporter.js";
 import { FetchWhole, revalidate, revalidateInBackground } from "./revalidation.js";
-import { type Routed, route } from "./route.js";
+import { RememberedRoutes, type Routed, route } from "./route.js";
 import { afterNetwork } from "./store.js";
 import { type Target, toTarget } from "./target.js";
 
@@ -70,6 +70,8 @@ export class CachedSession implements AsyncDisposable {
   #cache: ResponseCache | undefined;
   #opening: Promise<ResponseCache> | undefined;
   #fallback: AnyRepository | undefined;
+  /** Where plain GETs of URL strings were routed. */
+  readonly #routes = new RememberedRoutes();
   /** Entries being revalidated in the background (stale-while-revalidate), by repository and key. */
   readonly #revalidating = new Set<string>();
 
@@ -176,22 +178,37 @@ export class CachedSession implements AsyncDisposable {
   // ---------------------------------------------------------------------------------------------
 
   async #fetch(input: string | URL | Request, init: CachedRequestInit | undefined): Promise<Response> {
+    const cache = this.#cache;
+    if (init === undefined && typeof input === "string" && cache !== undefined) {
+      // A plain GET of a URL string routed before: no URL to parse, no repository to find, no key to make.
+      const known = this.#routes.get(this.#context, input, cache);
+      if (known !== undefined) {
+        this.#context.report.requested();
+        return this.#fetchRouted(known.target, cache, known);
+      }
+    }
     const target = toTarget(input, init);
     if (target.signal?.aborted) throw target.signal.reason;
     this.#context.report.requested();
-    const cache = this.#cache ?? (await this.ready());
+    const ready = cache ?? (await this.ready());
     const method = target.keyRequest.method;
-    if (method === "GET" || method === "HEAD" || !isUnsafeMethod(method)) return this.#fetchRouted(target, cache);
-    const response = await this.#fetchRouted(target, cache);
-    await invalidate(this.#context, cache, this.#fallback, target, response);
+    if (method === "GET" || method === "HEAD" || !isUnsafeMethod(method)) return this.#fetchRouted(target, ready);
+    const response = await this.#fetchRouted(target, ready);
+    await invalidate(this.#context, ready, this.#fallback, target, response);
     return response;
   }
 
-  async #fetchRouted(target: Target, cache: ResponseCache): Promise<Response> {
+  async #fetchRouted(target: Target, cache: ResponseCache, known?: Routed): Promise<Response> {
     const context = this.#context;
-    const routing = route(context, target, cache, this.#fallback);
-    const routed = routing instanceof Promise ? await routing : routing;
-    if (routed.key === undefined) return bypass(context, target, routed.bypass, routed.repository, routed.counters);
+    let routed: Routed;
+    if (known !== undefined) routed = known;
+    else {
+      const routing = route(context, target, cache, this.#fallback);
+      const found = routing instanceof Promise ? await routing : routing;
+      if (found.key === undefined) return bypass(context, target, found.bypass, found.repository, found.counters);
+      routed = found;
+      if (typeof target.input === "string") this.#routes.remember(context, target.input, cache, routed);
+    }
 
     const { options, breaker } = context;
     const headers = target.headers;

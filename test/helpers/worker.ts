@@ -17,7 +17,9 @@ export function startWorker(
   script: string,
   args: readonly string[],
 ): { child: ChildProcess; done: Promise<WorkerResult> } {
-  const child = spawn(join(root, "node_modules", ".bin", "tsx"), [join(root, "test", "workers", script), ...args], {
+  // Node itself with tsx's loader, not the tsx command: that one runs the script in a child process
+  // of its own, which a signal sent to it (SIGKILL above all) would leave running.
+  const child = spawn(process.execPath, ["--import", "tsx", join(root, "test", "workers", script), ...args], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
