@@ -161,7 +161,9 @@ export class RememberedRoutes {
     if (cache.routeVersion !== this.#version) return undefined;
     const known = this.#routes.get(href);
     if (known === undefined) return undefined;
-    return { ...known, counters: context.report.countersOf(known.repository), usable: true };
+    // Built field by field: a spread of the remembered object cost more than the routing it saves.
+    const { target, repository, key, head, expire } = known;
+    return { target, repository, key, counters: context.report.countersOf(repository), head, expire, usable: true };
   }
 
   /** Remembers the route of a plain GET of a URL string, if nothing but the URL decided it. */
@@ -175,10 +177,9 @@ export class RememberedRoutes {
       this.#routes.clear();
       this.#version = version;
     }
-    const { usable: _usable, counters: _counters, ...route } = routed;
     // Shared by every request of the URL from now on: nothing may change it.
-    Object.freeze(route.key);
-    this.#routes.set(href, route);
+    const key = Object.freeze(routed.key);
+    this.#routes.set(href, { target, repository: routed.repository, key, head: false, expire: routed.expire });
   }
 }
 
