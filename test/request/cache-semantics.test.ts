@@ -17,7 +17,7 @@ import {
   SQLiteCache,
 } from "../../src/index.js";
 import { json, startServer, type TestServer } from "../helpers/http-server.js";
-import { fakeClock } from "../helpers/session.js";
+import { byId, fakeClock } from "../helpers/session.js";
 import { tempFolder } from "../helpers/temp.js";
 
 let server: TestServer;
@@ -143,27 +143,20 @@ describe.each(backends)("a request handler's cache reads on %s", (_, makeCache) 
 describe("a request handler's cache reads when the cache routes URLs anew", () => {
   it("reads from the repository the cache's current repositoryGetter picks, not one remembered from before", async () => {
     const cache = new MemoryCache();
-    const keyed = (name: string) =>
-      defineSettings({
-        name,
-        fields: ["id"],
-        getKey: ({ url }) => [url.pathname.split("/").at(-1) ?? null],
-        payloadHandler: new JSONPayloadHandler(),
-      });
-    const tracks = cache.createRepository(keyed("tracks"));
-    const albums = cache.createRepository(keyed("albums"));
+    const tracks = cache.createRepository(byId("tracks", new JSONPayloadHandler()));
+    const albums = cache.createRepository(byId("albums", new JSONPayloadHandler()));
     cache.repositoryGetter = () => tracks;
     const handler = RequestHandler.create({ cache, payloadHandler: new JSONPayloadHandler() });
     await handler.connect();
     await tracks.saveResponse([["GET", "1"], { from: "tracks" }]);
     await albums.saveResponse([["GET", "1"], { from: "albums" }]);
-    const url = server.url("/things/1");
+    const url = server.url("/v1/things/1");
     expect(await handler.get(url)).toEqual({ from: "tracks" });
     expect(await handler.get(url)).toEqual({ from: "tracks" }); // the route is remembered now
 
     cache.repositoryGetter = () => albums;
     expect(await handler.get(url)).toEqual({ from: "albums" });
-    expect(server.count("/things/1")).toBe(0);
+    expect(server.count("/v1/things/1")).toBe(0);
     await handler.close();
   });
 

@@ -3,23 +3,18 @@
  * routes anew: a repository created, the repositoryGetter replaced.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CachedResponse, CachedSession, defineSettings, JSONPayloadHandler, MemoryCache } from "../../src/index.js";
+import { CachedResponse, CachedSession, JSONPayloadHandler, MemoryCache } from "../../src/index.js";
 import { json, startServer, type TestServer } from "../helpers/http-server.js";
+import { byId } from "../helpers/session.js";
 
 let server: TestServer;
 beforeAll(async () => {
   server = await startServer();
-  server.on("/things/1", (_request, response) => json(response, { from: "origin" }));
+  server.on("/v1/things/1", (_request, response) => json(response, { from: "origin" }));
 });
 afterAll(() => server.close());
 
-const keyed = (name: string) =>
-  defineSettings({
-    name,
-    fields: ["id"],
-    getKey: ({ url }) => [url.pathname.split("/").at(-1) ?? null],
-    payloadHandler: new JSONPayloadHandler(),
-  });
+const keyed = (name: string) => byId(name, new JSONPayloadHandler());
 
 describe("a session's remembered routes", () => {
   it("follow a replaced repositoryGetter: the repository it picks now answers", async () => {
@@ -31,7 +26,7 @@ describe("a session's remembered routes", () => {
     await cache.connect();
     await tracks.saveResponse([["GET", "1"], { from: "tracks" }]);
     await albums.saveResponse([["GET", "1"], { from: "albums" }]);
-    const url = server.url("/things/1");
+    const url = server.url("/v1/things/1");
     for (let i = 0; i < 2; i++) {
       const hit = await session.fetch(url);
       expect(hit).toBeInstanceOf(CachedResponse);
@@ -41,7 +36,7 @@ describe("a session's remembered routes", () => {
     expect(await (await session.fetch(url)).json()).toEqual({ from: "albums" });
     cache.repositoryGetter = undefined; // the default HTTP repository: nothing stored there yet
     expect(await (await session.fetch(url)).json()).toEqual({ from: "origin" });
-    expect(server.count("/things/1")).toBe(1);
+    expect(server.count("/v1/things/1")).toBe(1);
     expect(session.stats().repositories).toMatchObject({ tracks: { hits: 2 }, albums: { hits: 1 } });
     await session.close();
   });
@@ -53,7 +48,7 @@ describe("a session's remembered routes", () => {
     const session = new CachedSession({ cache });
     await cache.connect();
     await tracks.saveResponse([["GET", "1"], { from: "tracks" }]);
-    const url = server.url("/things/1");
+    const url = server.url("/v1/things/1");
     for (let i = 0; i < 3; i++) await (await session.fetch(url)).json();
     expect(session.stats().repositories.tracks).toMatchObject({ requests: 3, hits: 3 });
     session.resetStats();
