@@ -1,4 +1,5 @@
 import type { AnyRepository, ResponseCache } from "../cache/cache.js";
+import { UrlRoutes } from "../cache/url-routes.js";
 import type { PayloadHandler } from "../payload/handler.js";
 import { cachesCredentials } from "../session/credential-rules.js";
 import { answersFresh, NO_REQUEST_DIRECTIVES } from "../session/http/index.js";
@@ -19,9 +20,6 @@ export interface ReadParts<T> {
   headersFor(options: RequestOptions | undefined): Promise<Headers>;
 }
 
-/** The most plain GETs whose repository and key are remembered. */
-const MAX_ROUTES = 10_000;
-
 /**
  * Answers GET requests straight from their repository when it holds an entry that the session
  * would answer as a fresh hit (its Vary fields match, it is fresh by the repository's policy, it
@@ -31,13 +29,8 @@ const MAX_ROUTES = 10_000;
  */
 export class CacheReads<T> {
   readonly #parts: ReadParts<T>;
-  /**
-   * Where plain GETs of a URL string were found: its repository and key, so that a repeated hit
-   * skips parsing and routing the URL. Valid while the cache routes as it did (`routeVersion`);
-   * settings' `getKey` is taken to give the same key for the same method and URL.
-   */
-  readonly #routes = new Map<string, { repository: AnyRepository; key: unknown }>();
-  #routesFor = -1;
+  /** Where plain GETs of a URL string were found: their repository and key ({@link UrlRoutes}). */
+  readonly #routes = new UrlRoutes<{ repository: AnyRepository; key: unknown }>();
 
   constructor(parts: ReadParts<T>) {
     this.#parts = parts;
@@ -45,11 +38,9 @@ export class CacheReads<T> {
 
   /** The answer for a plain GET of a URL string whose route is remembered, or `undefined` if it is not. */
   remembered(href: string, send: () => Promise<T | undefined>): Promise<T | undefined> | undefined {
-    const route = this.#routes.get(href);
     const { cache } = this.#parts;
-    if (route === undefined || this.#parts.closed() || !cache.connected || cache.routeVersion !== this.#routesFor) {
-      return undefined;
-    }
+    const route = this.#routes.get(href, cache);
+    if (route === undefined || this.#parts.closed() || !cache.connected) return undefined;
     return this.#fromEntry(route.repository, route.key, undefined, send);
   }
 
@@ -75,7 +66,7 @@ export class CacheReads<T> {
       return send();
     }
     if (key === undefined) return send();
-    if (href !== undefined && init === undefined) this.#remember(href, repository, key);
+    if (href !== undefined && init === undefined) this.#routes.set(href, cache, { repository, key });
     return this.#fromEntry(repository, key, undefined, send);
   }
 
@@ -102,15 +93,6 @@ export class CacheReads<T> {
       }
       return value instanceof Promise ? value.catch(send) : value;
     }, send);
-  }
-
-  #remember(href: string, repository: AnyRepository, key: unknown): void {
-    const version = this.#parts.cache.routeVersion;
-    if (version !== this.#routesFor || this.#routes.size >= MAX_ROUTES) {
-      this.#routes.clear();
-      this.#routesFor = version;
-    }
-    this.#routes.set(href, { repository, key });
   }
 
   /** `read` for a request with headers, which may carry credentials or ask not to read the cache. */

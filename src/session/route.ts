@@ -1,6 +1,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type { AnyRepository, ResponseCache } from "../cache/cache.js";
 import { HttpRepositorySettings } from "../cache/http-settings.js";
+import { UrlRoutes } from "../cache/url-routes.js";
 import { credentialPairs } from "../credentials.js";
 import type { Key } from "../types.js";
 import type { SessionContext } from "./context.js";
@@ -138,28 +139,21 @@ function unrouted(
   return { key: undefined, bypass, repository, counters };
 }
 
-/** The most URL strings whose route a session remembers. */
-const MAX_ROUTES = 10_000;
-
 /** What is remembered of a route: all of it but what is each request's own (its counters, `usable`). */
 type RouteOf = Omit<Routed, "usable" | "counters">;
 
 /**
  * Where plain GETs of a URL string were routed (`session.fetch(url)` with no init: no headers, no
  * body, no signal), so that a repeated one skips parsing the URL, finding its repository and
- * making its key. What is remembered is valid while the cache routes as it did (its
- * `routeVersion`); the session's options do not change, and settings' `getKey` is taken to give
- * the same key for the same URL, as the request handler takes it. A route that involved
+ * making its key ({@link UrlRoutes}: valid while the cache routes as it did). A route that involved
  * credentials (in the URL's query, say) is never remembered.
  */
 export class RememberedRoutes {
-  readonly #routes = new Map<string, RouteOf>();
-  #version = -1;
+  readonly #routes = new UrlRoutes<RouteOf>();
 
   /** The route of a URL string routed before, for a new request (counted as routing counts it), or `undefined`. */
   get(context: SessionContext, href: string, cache: ResponseCache): Routed | undefined {
-    if (cache.routeVersion !== this.#version) return undefined;
-    const known = this.#routes.get(href);
+    const known = this.#routes.get(href, cache);
     if (known === undefined) return undefined;
     // Built field by field: a spread of the remembered object cost more than the routing it saves.
     const { target, repository, key, head, expire } = known;
@@ -170,16 +164,11 @@ export class RememberedRoutes {
   remember(context: SessionContext, href: string, cache: ResponseCache, routed: Routed): void {
     const { target } = routed;
     if (target.input !== href || target.init !== undefined || target.headers !== undefined || routed.head) return;
-    if (routed.target.expire !== undefined) return;
+    if (target.expire !== undefined) return;
     if (credentialPairs(undefined, target.url, context.options.credentialNames).length > 0) return;
-    const version = cache.routeVersion;
-    if (version !== this.#version || this.#routes.size >= MAX_ROUTES) {
-      this.#routes.clear();
-      this.#version = version;
-    }
     // Shared by every request of the URL from now on: nothing may change it.
     const key = Object.freeze(routed.key);
-    this.#routes.set(href, { target, repository: routed.repository, key, head: false, expire: routed.expire });
+    this.#routes.set(href, cache, { target, repository: routed.repository, key, head: false, expire: routed.expire });
   }
 }
 
