@@ -57,19 +57,6 @@ describe("SQLite durability: the log synced after commits", () => {
     });
   }
 
-  it("calls onVisible on backends whose writes are durable when they are readable, and checks it", async () => {
-    const cache = SQLiteCache.connectWithInMemoryDb();
-    const items = cache.createRepository(settings);
-    await cache.connect();
-    let calls = 0;
-    await items.saveResponseBytes(["GET", "1"], head, body, { onVisible: () => calls++ });
-    expect(calls).toBe(1);
-    await expect(items.saveResponseBytes(["GET", "2"], head, body, { onVisible: 1 as never })).rejects.toThrow(
-      /onVisible must be a function, got a number \(1\)/,
-    );
-    await cache.close();
-  });
-
   it("keeps every write of many writers at once, and the file reopens with all of them", async () => {
     const path = join(folder.path, "many.sqlite");
     const cache = SQLiteCache.connectWithPath(path);

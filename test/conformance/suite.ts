@@ -188,6 +188,33 @@ export function describeConformance(target: ConformanceTarget): void {
     });
 
     describe("HTTP metadata and whole entries", () => {
+      it("tells a writer through onVisible, once and before the write resolves, that its entry can be read", async () => {
+        const { repo } = await openTracks();
+        const head = { status: 200, headers: [["etag", '"1"']] as [string, string][], url: `${API}/v1/tracks/vis` };
+        const bytes = new TextEncoder().encode('{"name":"vis"}');
+        const seen: string[] = [];
+        let resolved = false;
+        let reading: Promise<unknown> | undefined;
+        const write = repo
+          .saveResponseBytes(trackRequest("vis"), head, bytes, {
+            onVisible: () => {
+              seen.push(resolved ? "after" : "before");
+              reading = repo.getResponse(trackRequest("vis"));
+            },
+          })
+          .then((saved) => {
+            resolved = true;
+            return saved;
+          });
+        expect(await write).toBe(true);
+        expect(seen).toEqual(["before"]);
+        expect(await reading).toEqual({ name: "vis" });
+        await expect(
+          repo.saveResponseBytes(trackRequest("vis2"), head, bytes, { onVisible: 1 as never }),
+        ).rejects.toThrow(/onVisible must be a function, got a number \(1\)/);
+        expect(await repo.contains(trackRequest("vis2"))).toBe(false);
+      });
+
       it("stores the metadata and the expiry given to saveResponseBytes verbatim", async () => {
         const { repo } = await openTracks();
         const meta = '{"v":1,"r":1,"a":0,"l":60000,"f":8,"w":0,"e":0,"y":[["accept-language","de"]],"é":"ü"}';
