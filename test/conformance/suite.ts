@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   type AnyRepository,
   BytesPayloadHandler,
+  type CacheEntry,
   CacheError,
   type CacheOptions,
   defineSettings,
@@ -59,6 +60,22 @@ function tracks(name = "tracks") {
 
 function trackRequest(id: string, method = "GET") {
   return new Request(`${API}/v1/tracks/${encodeURIComponent(id)}`, { method });
+}
+
+/** A whole entry of track `id` (version v1) as `saveEntries` takes it, live from before START to after it. */
+function trackEntry(id: string, fields: Partial<CacheEntry> = {}): CacheEntry {
+  return {
+    key: ["GET", id, "v1"],
+    name: id.toUpperCase(),
+    cachedAt: START - 100,
+    expiresAt: START + 100,
+    payload: `{"name":"${id.toUpperCase()}"}`,
+    status: 200,
+    headers: '[["etag","\\"2\\""]]',
+    url: `${API}/v1/tracks/${id}`,
+    meta: '{"v":1}',
+    ...fields,
+  };
 }
 
 function jsonResponse(body: unknown, init: ResponseInit = {}) {
@@ -233,17 +250,7 @@ export function describeConformance(target: ConformanceTarget): void {
 
       it("writes whole entries with saveEntries, replacing by key, and checks the keys", async () => {
         const { repo } = await openTracks();
-        const base = {
-          key: ["GET", "w", "v1"] as Key,
-          name: "W",
-          cachedAt: START - 100,
-          expiresAt: START + 100,
-          payload: '{"name":"W"}',
-          status: 200,
-          headers: '[["etag","\\"2\\""]]',
-          url: `${API}/v1/tracks/w`,
-          meta: '{"v":1}',
-        };
+        const base = trackEntry("w");
         const other = { ...base, key: ["GET", "x", "v1"] as Key, meta: null };
         expect(await repo.saveEntries([base, other, { ...base, name: "W2" }])).toBe(2);
         expect(await repo.getEntry(base.key)).toEqual({ ...base, name: "W2" });
@@ -255,17 +262,7 @@ export function describeConformance(target: ConformanceTarget): void {
 
       it("reads with getPayloadEntry what answering with a payload needs, live entries only", async () => {
         const { repo } = await openTracks();
-        const entry = {
-          key: ["GET", "p", "v1"] as Key,
-          name: "P",
-          cachedAt: START - 100,
-          expiresAt: START + 100,
-          payload: '{"name":"P"}',
-          status: 203,
-          headers: '[["etag","\\"3\\""]]',
-          url: `${API}/v1/tracks/p`,
-          meta: '{"v":1,"r":1}',
-        };
+        const entry = trackEntry("p", { status: 203, headers: '[["etag","\\"3\\""]]', meta: '{"v":1,"r":1}' });
         await repo.saveEntries([entry, { ...entry, key: ["GET", "gone", "v1"], expiresAt: START }]);
         const read = await repo.getPayloadEntry(entry.key);
         expect(read).toMatchObject({
