@@ -48,11 +48,15 @@ export interface Revalidate {
   readonly freshness: Freshness;
 }
 
-/** A stored complete response that is fresh and selected for a request. */
-export interface FreshStored {
+/** A stored entry with its metadata and its freshness now: what an answer is made from. */
+export interface Stored {
   readonly entry: CacheEntry;
   readonly meta: Meta | undefined;
   readonly freshness: Freshness;
+}
+
+/** A stored complete response that is fresh and selected for a request. */
+export interface FreshStored extends Stored {
   readonly now: number;
 }
 
@@ -78,20 +82,21 @@ export function decide(
   const now = repository.now();
   const policy: CachePolicy = repository.policy;
   const freshness = storedFreshness(policy, entry, meta, now);
+  const stored: Stored = { entry, meta, freshness };
   if (mode === "force-cache" || mode === "only-if-cached") {
     // Fetch standard: these modes take any stored response, stale or not.
     const fresh = freshness.lifetime > freshness.age;
-    return answer(context, routed, entry, meta, freshness, fresh ? "hit" : "stale", fresh ? undefined : mode);
+    return answer(context, routed, stored, fresh ? "hit" : "stale", fresh ? undefined : mode);
   }
   // RFC 8246 §2.1: a fresh immutable response needs no validation on a reload.
   const immutable = (freshness.flags & Flag.Immutable) !== 0 && freshness.lifetime > freshness.age;
   const verdict = judge(freshness, directives, mode === "no-cache" && !immutable);
   switch (verdict.type) {
     case "fresh":
-      return answer(context, routed, entry, meta, freshness, "hit", undefined);
+      return answer(context, routed, stored, "hit", undefined);
     case "stale": {
       const revalidate = verdict.reason === "stale-while-revalidate";
-      return answer(context, routed, entry, meta, freshness, "stale", verdict.reason, revalidate);
+      return answer(context, routed, stored, "stale", verdict.reason, revalidate);
     }
     case "revalidate":
       return { type: "revalidate", reason: verdict.reason, meta, freshness };
@@ -109,14 +114,12 @@ export function decide(
 export function answer(
   context: SessionContext,
   routed: Routed,
-  entry: CacheEntry,
-  meta: Meta | undefined,
-  freshness: Freshness,
+  stored: Stored,
   status: CacheStatusKind,
   reason: string | undefined,
   revalidate = false,
 ): Decision {
-  const response = respond(context, routed, entry, meta, freshness, status, reason);
+  const response = respond(context, routed, stored, status, reason);
   if (response === undefined) return MISS_NO_ENTRY;
   context.report.hit(routed, { policy: routed.repository.policy, status, reason }, status === "stale");
   return { type: revalidate ? "answer-and-revalidate" : "answer", response };
@@ -126,13 +129,12 @@ export function answer(
 export function respond(
   context: SessionContext,
   routed: Routed,
-  entry: CacheEntry,
-  meta: Meta | undefined,
-  freshness: Freshness,
+  stored: Stored,
   status: CacheStatusKind,
   reason: string | undefined,
 ): CachedResponse | undefined {
   const { target, repository } = routed;
+  const { entry, meta, freshness } = stored;
   const now = repository.now();
   // RFC 9111 §5.1: the Age of the answer is the response's current age (§4.2.3).
   const age = currentAge(entry, meta, now);

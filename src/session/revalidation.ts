@@ -1,6 +1,6 @@
 import type { CacheEntry } from "../cache/entry.js";
 import type { CachePolicy } from "../cache/repository.js";
-import { answer, type Revalidate, respond, storedPairs } from "./answer.js";
+import { answer, type Revalidate, storedPairs } from "./answer.js";
 import type { CachedResponse } from "./cached-response.js";
 import type { SessionContext } from "./context.js";
 import {
@@ -52,7 +52,13 @@ export async function revalidate(
     response = await network(context, target, routed.counters, fields);
   } catch (error) {
     if (staleIfError && !target.signal?.aborted) {
-      const stale = answer(context, routed, entry, decision.meta, decision.freshness, "stale", "stale-if-error");
+      const stale = answer(
+        context,
+        routed,
+        { entry, meta: decision.meta, freshness: decision.freshness },
+        "stale",
+        "stale-if-error",
+      );
       if (stale.type === "answer") return stale.response;
     }
     throw error;
@@ -67,7 +73,13 @@ export async function revalidate(
     return ALONE;
   }
   if (staleIfError && response.status >= 500) {
-    const stale = answer(context, routed, entry, decision.meta, decision.freshness, "stale", "stale-if-error");
+    const stale = answer(
+      context,
+      routed,
+      { entry, meta: decision.meta, freshness: decision.freshness },
+      "stale",
+      "stale-if-error",
+    );
     if (stale.type === "answer") {
       await discard(response);
       return stale.response;
@@ -144,11 +156,8 @@ async function refresh(
   }
   const meta = decision.store ? decision.meta : undefined;
   const freshness = storedFreshness(repository.policy, refreshed, meta, now);
-  const response = respond(context, routed, refreshed, meta, freshness, "revalidated", undefined);
-  if (response !== undefined) {
-    context.report.hit(routed, { policy: repository.policy, status: "revalidated", reason: undefined }, false);
-  }
-  return response;
+  const answered = answer(context, routed, { entry: refreshed, meta, freshness }, "revalidated", undefined);
+  return answered.type === "answer" ? answered.response : undefined;
 }
 
 /** Whether a stale response may answer for an origin that fails (RFC 5861 §4, or the session's option). */

@@ -419,7 +419,7 @@ export class CachedSession implements AsyncDisposable {
   async #filled(routed: Routed, entry: CacheEntry, flight: Flight): Promise<Response | undefined> {
     const meta = entry.meta === null ? undefined : decodeMeta(entry.meta);
     const freshness = storedFreshness(routed.repository.policy, entry, meta, routed.repository.now());
-    const hit = respond(this.#context, routed, entry, meta, freshness, "hit", undefined);
+    const hit = respond(this.#context, routed, { entry, meta, freshness }, "hit", undefined);
     if (hit === undefined) return undefined;
     this.#context.report.outcome("coalesced", routed);
     if (flight.waiters > 0) {
