@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -129,5 +129,43 @@ describe("SQLite fill locks", () => {
     expect(rows).toEqual(["theirs"]);
     early.close();
     await cache.close();
+  });
+
+  it("writes the releases of one turn in one commit, or with the next lock taken, and closes with them written", async () => {
+    const cache = SQLiteCache.connectWithPath(join(folder.path, "batched.sqlite"));
+    const items = cache.createRepository(settings);
+    await cache.connect();
+    const other = new BetterSqlite3(cache.path, { readonly: true });
+    const held = () => other.prepare(`SELECT "id" FROM "requestful_locks" ORDER BY "id"`).pluck().all();
+    // Each lock commit writes the lock table's one page: the log grows by a frame per commit.
+    const pageSize = Number(cache.connection.pragma("page_size", { simple: true }));
+    const frames = () => (statSync(`${cache.path}-wal`).size - 32) / (pageSize + 24);
+    const take = async (id: string) => {
+      const ticket = await cache.fill(items, ["GET", id]);
+      if (ticket.state !== "fetch" || !ticket.locked) throw new Error(`lock ${id} was not taken`);
+      return ticket;
+    };
+
+    const tickets = [await take("1"), await take("2"), await take("3")];
+    expect(held()).toEqual(["1", "2", "3"].map((id) => fillId("items", ["GET", id])));
+    let before = frames();
+    await Promise.all(tickets.map((ticket) => ticket.release()));
+    expect(held()).toEqual([]);
+    expect(frames() - before).toBe(1); // three releases, one commit
+
+    // A release, then a lock taken in the same turn: one commit for both.
+    const first = await take("4");
+    before = frames();
+    const released = first.release();
+    const next = await take("5");
+    expect(held()).toEqual([fillId("items", ["GET", "5"])]);
+    expect(frames() - before).toBe(1);
+    await released;
+
+    // A release not awaited before close is written before the connection closes.
+    void next.release();
+    await cache.close();
+    expect(held()).toEqual([]);
+    other.close();
   });
 });

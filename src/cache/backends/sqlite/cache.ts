@@ -241,6 +241,8 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   protected async closeConnection(): Promise<void> {
     const db = this.#db;
     const sync = this.#sync;
+    // Releases asked for in this turn are written before the connection closes.
+    await this.#locks?.flush().catch(() => {});
     this.#db = undefined;
     this.#locks = undefined;
     this.#sync = undefined;

@@ -48,12 +48,22 @@ const NORMAL = 1;
  * expired row, releasing deletes the row if the token still holds it, and waiting looks at the row
  * with a short back-off (5 ms, doubling to 50 ms): a read of one indexed row, which never blocks a
  * writer. Lock writes are not synced to disk (a crash loses nothing a lease would not free).
+ *
+ * Releases are written together: those asked for in one turn of the event loop are committed in
+ * one transaction at the end of it, or with the next lock taken, whichever comes first. A program
+ * that fetches one URL after another then commits once per miss for its locks (this miss's release
+ * with the next one's lock) instead of twice; many misses at once share the commits of their
+ * releases. A release resolves once it is committed.
  */
 export class SQLiteLocks implements StoreLocks {
   readonly #db: Database;
   #statements: { acquire: Statement; release: Statement; look: Statement } | undefined;
   /** The connection's own `synchronous` level, restored after each lock write. */
   #level: number | undefined;
+  /** Releases asked for and not written yet: `[id, token]`. */
+  #releases: [id: string, token: string][] = [];
+  /** Settles once the releases asked for until now are written. */
+  #written: Promise<void> | undefined;
 
   constructor(db: Database) {
     this.#db = db;
@@ -78,13 +88,47 @@ export class SQLiteLocks implements StoreLocks {
 
   async acquire(id: string, token: string, lease: number): Promise<boolean> {
     const now = Date.now();
-    return (
-      (await retryBusy(() => this.#unsynced(() => this.#sql.acquire.run(id, token, now + lease, now).changes))) === 1
-    );
+    const sql = this.#sql;
+    if (this.#releases.length === 0) {
+      return (await retryBusy(() => this.#unsynced(() => sql.acquire.run(id, token, now + lease, now).changes))) === 1;
+    }
+    // The releases waiting for the end of this turn are written with this lock, in one commit.
+    const releases = this.#releases;
+    this.#releases = [];
+    const take = this.#db.transaction(() => {
+      for (const [held, own] of releases) sql.release.run(held, own);
+      return sql.acquire.run(id, token, now + lease, now).changes;
+    });
+    try {
+      return (await retryBusy(() => this.#unsynced(() => take.immediate()))) === 1;
+    } catch (error) {
+      // Nothing of the transaction was written: the releases wait for the end of the turn again.
+      this.#releases.unshift(...releases);
+      throw error;
+    }
   }
 
-  async release(id: string, token: string): Promise<void> {
-    await retryBusy(() => this.#unsynced(() => this.#sql.release.run(id, token)));
+  release(id: string, token: string): Promise<void> {
+    this.#releases.push([id, token]);
+    this.#written ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.#writeReleases());
+    return this.#written;
+  }
+
+  /** Writes the releases asked for and not yet written (those the next lock took are written already). */
+  flush(): Promise<void> {
+    return this.#written ?? Promise.resolve();
+  }
+
+  async #writeReleases(): Promise<void> {
+    this.#written = undefined;
+    const releases = this.#releases;
+    this.#releases = [];
+    if (releases.length === 0) return;
+    const sql = this.#sql;
+    const release = this.#db.transaction(() => {
+      for (const [id, token] of releases) sql.release.run(id, token);
+    });
+    await retryBusy(() => this.#unsynced(() => release.immediate()));
   }
 
   /**
