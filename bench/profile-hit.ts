@@ -55,6 +55,7 @@ const inspector = new Inspector();
 if (profileFile !== undefined) {
   inspector.connect();
   await inspector.post("Profiler.enable");
+  await inspector.post("Profiler.setSamplingInterval", { interval: 50 });
   await inspector.post("Profiler.start");
 }
 const start = performance.now();

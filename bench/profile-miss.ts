@@ -1,7 +1,9 @@
 /**
  * Profiles the session's miss loop: every request asks for a URL not asked for before.
  * `npm run build && node --import tsx --import ./bench/shipped.mjs bench/profile-miss.ts memory|sqlite|normal
- * [requests] [profile.cpuprofile]` (the compiled package; `BENCH_SOURCE=src` for the source)
+ * [requests] [profile.cpuprofile]` (the compiled package; `BENCH_SOURCE=src` for the source).
+ * `BENCH_SINGLE_FLIGHT=process` leaves out the lock across processes; `BENCH_AUTOCHECKPOINT=N` sets
+ * SQLite's `wal_autocheckpoint`.
  */
 import { writeFileSync } from "node:fs";
 import { Session as Inspector } from "node:inspector/promises";
@@ -35,7 +37,10 @@ const cache: ResponseCache =
     : SQLiteCache.connectWithPath(join(folder.path, "s"), kind === "normal" ? { synchronous: "normal" } : {});
 cache.repositoryGetter = repositoryByPathSegment(1);
 cache.createRepository(settings);
-const session = new CachedSession({ cache });
+const session = new CachedSession({
+  cache,
+  ...(process.env.BENCH_SINGLE_FLIGHT === "process" ? { singleFlight: "process" as const } : {}),
+});
 await session.cache.connect();
 if (process.env.BENCH_AUTOCHECKPOINT !== undefined && cache instanceof SQLiteCache) {
   cache.connection.pragma(`wal_autocheckpoint = ${process.env.BENCH_AUTOCHECKPOINT}`);

@@ -6,8 +6,20 @@ import type { CacheRequest, HeadersInit, Key, KeyRequest, RequestDescriptor } fr
  * inside parts cannot make two keys collide.
  */
 export function keyId(key: Key): string {
-  return JSON.stringify(key);
+  if (!Object.isFrozen(key)) return JSON.stringify(key);
+  let id = frozenIds.get(key);
+  if (id === undefined) {
+    id = JSON.stringify(key);
+    frozenIds.set(key, id);
+  }
+  return id;
 }
+
+/**
+ * The ids of frozen keys, made once: a key remembered for a URL (by a session or a request
+ * handler) is read with on every hit, and cannot change.
+ */
+const frozenIds = new WeakMap<Key, string>();
 
 /** Turns anything a cache takes as a request into the form that settings read. */
 export function toKeyRequest(request: CacheRequest): KeyRequest {

@@ -171,6 +171,8 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
 
   #state: State = "new";
   #creating: Promise<void> | undefined;
+  /** Frozen keys found valid for this repository: they cannot change, so they are not checked again. */
+  readonly #checked = new WeakSet<readonly unknown[]>();
   readonly #width: number;
   readonly #expiresAt: (from: number) => number;
 
@@ -328,6 +330,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   }
 
   #checkKey(key: readonly unknown[]): K {
+    if (this.#checked.has(key)) return key as unknown as K;
     if (key.length !== this.#width) {
       throw new CacheError(
         `a key of repository "${this.name}" has ${this.#width} parts (method, ${this.settings.fields.join(", ")}), ` +
@@ -340,6 +343,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     }
     if (hasLoneSurrogate(method)) throw loneSurrogate(`the method of a key of repository "${this.name}"`, method);
     for (let i = 1; i < key.length; i++) checkPart(key[i], this.name, i);
+    if (Object.isFrozen(key)) this.#checked.add(key);
     return key as unknown as K;
   }
 

@@ -66,7 +66,9 @@ export class CacheReads<T> {
       return send();
     }
     if (key === undefined) return send();
-    if (href !== undefined && init === undefined) this.#routes.set(href, cache, { repository, key });
+    // Shared by every read of the URL from now on: frozen, it is checked and made an id of once.
+    if (href !== undefined && init === undefined)
+      this.#routes.set(href, cache, { repository, key: Object.freeze(key) });
     return this.#fromEntry(repository, key, undefined, send);
   }
 

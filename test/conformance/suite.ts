@@ -174,6 +174,28 @@ export function describeConformance(target: ConformanceTarget): void {
         expect(await repo.count()).toBe(0);
       });
 
+      it("takes a frozen key it has checked without checking it again, and refuses a frozen key of the wrong shape every time", async () => {
+        const { cache, repo } = await openTracks();
+        const key = Object.freeze(["GET", "frozen", "v1"] as const);
+        await repo.saveResponse([key, { name: "cold" }]);
+        expect(await repo.getResponse(key)).toEqual({ name: "cold" });
+        expect(await repo.getPayloadEntry(key)).toMatchObject({ payload: expect.stringContaining("cold") });
+        const short = Object.freeze(["GET", "short"] as const);
+        for (let i = 0; i < 2; i++) await expect(repo.getResponse(short as never)).rejects.toThrow(CacheError);
+        const lone = Object.freeze(["GET", "\ud800", "v1"] as const);
+        for (let i = 0; i < 2; i++) await expect(repo.getResponse(lone)).rejects.toThrow(/lone UTF-16 surrogate/);
+        // Checked by one repository is not checked for another: this one's keys have two parts.
+        const narrow = cache.createRepository(
+          defineSettings({
+            name: "narrow",
+            fields: ["id"],
+            getKey: () => [null],
+            payloadHandler: new JSONPayloadHandler(),
+          }),
+        );
+        await expect(narrow.getResponse(key as never)).rejects.toThrow(/has 2 parts/);
+      });
+
       it("replaces an entry saved again under the same key", async () => {
         const { repo } = await openTracks();
         const key: Key = ["GET", "a", "v1"];
