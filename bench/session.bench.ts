@@ -10,6 +10,8 @@
  * - 64 hits in flight: the raw floor one at a time (the target is at least its hits per second);
  * - a miss: a plain `fetch` + `json()` of the same kind of URL; for SQLite also a hand-written
  *   cache's miss (fetch, parse, one prepared INSERT at `synchronous: "full"` on the same kind of file).
+ *   The miss rows show what each step costs: the session and a store in memory, SQLite's durable
+ *   write (`"full"` against `"normal"`), and the lock across processes (`singleFlight: "process"`).
  *
  * Floor and subject are measured in short blocks taken in turns, and the median block of each is
  * printed, so that a burst of load on the machine does not land on one side only. The misses are
@@ -164,6 +166,8 @@ export async function run(): Promise<void> {
   const passThrough = new CachedSession({ cache: prepare(new MemoryCache(large)), fallback: false });
   const sqliteCache = prepare(SQLiteCache.connectWithPath(join(folder.path, "session")));
   const sqlite = new CachedSession({ cache: sqliteCache });
+  // The same cache without the lock across processes: what the lock costs a miss.
+  const sqliteLocal = new CachedSession({ cache: sqliteCache, singleFlight: "process" });
   const sqliteNormal = new CachedSession({
     cache: prepare(SQLiteCache.connectWithPath(join(folder.path, "normal"), { synchronous: "normal" })),
   });
@@ -265,7 +269,8 @@ export async function run(): Promise<void> {
       // Run alone, the misses would start on code not yet optimised (the hit rows fetch thousands
       // of URLs first): as many requests of each kind warm it up as the hit rows' fills do.
       if (!part("hits")) {
-        for (const work of [plain, miss("", memory, "w"), miss("", sqlite, "w"), miss("", sqliteNormal, "w")]) {
+        const warm = [memory, sqlite, sqliteLocal, sqliteNormal].map((session) => miss("", session, "w"));
+        for (const work of [plain, ...warm]) {
           for (let i = 0; i < 2_000; i++) await work.run();
         }
       }
@@ -274,6 +279,7 @@ export async function run(): Promise<void> {
         await alternating(plain, miss('SQLite miss (synchronous: "full", the default)', sqlite, "s"), 1.5),
         await alternating(handWritten, miss('SQLite miss (synchronous: "full", the default)', sqlite, "s")),
         await alternating(plain, miss('SQLite miss (synchronous: "normal")', sqliteNormal, "n")),
+        await alternating(plain, miss('SQLite miss (singleFlight: "process": no lock)', sqliteLocal, "l")),
         await alternating(plain, elsewhere("memory miss, default HTTP repository", memory, "e")),
         await alternating(plain, elsewhere("pass-through (fallback: false)", passThrough, "p")),
       ]);
@@ -290,6 +296,7 @@ export async function run(): Promise<void> {
   } finally {
     await memory.close();
     await passThrough.close();
+    await sqliteLocal.close();
     await sqlite.close();
     await sqliteNormal.close();
     await memoryHandler.close();
