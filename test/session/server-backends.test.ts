@@ -112,7 +112,8 @@ for (const target of targets) {
         cache,
         fallback: false,
         logger: null,
-        breaker: { threshold: 2, coolDown: 1_000 },
+        // Long enough for the three skipped requests below, each allowed up to DEADLINE, on a loaded machine.
+        breaker: { threshold: 2, coolDown: 2_000 },
         onEvent: (event) => events.push(event),
       });
       try {
@@ -132,7 +133,7 @@ for (const target of targets) {
         expect(skipped).toHaveLength(3);
 
         await recover();
-        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        await new Promise((resolve) => setTimeout(resolve, 2_100));
         await (await session.fetch(url(7))).json(); // the probe: read and stored
         expect(session.stats().breaker?.state).toBe("closed");
         expect(await session.fetch(url(7))).toBeInstanceOf(CachedResponse);
