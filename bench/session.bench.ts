@@ -284,6 +284,14 @@ export async function run(): Promise<void> {
         await alternating(plain, elsewhere("memory miss, default HTTP repository", memory, "e")),
         await alternating(plain, elsewhere("pass-through (fallback: false)", passThrough, "p")),
       ]);
+      // The rows above time each request alone, and give work a miss leaves for later (the sync of
+      // the log, a checkpoint) the floor's turn. Here misses follow one another for 100 ms blocks:
+      // what a job that fetches one new URL after another sees, background work included.
+      report("session.fetch misses one after another, 100 ms blocks, 1 KB JSON (µs per request)", [
+        await compare(plain, miss("memory misses", memory, "rm"), undefined, 20, 100),
+        await compare(plain, miss('SQLite misses (synchronous: "full")', sqlite, "rs"), undefined, 20, 100),
+        await compare(plain, miss('SQLite misses (synchronous: "normal")', sqliteNormal, "rn"), undefined, 20, 100),
+      ]);
     }
     for (const [name, session] of [
       ["memory", memory],

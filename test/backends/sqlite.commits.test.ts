@@ -73,17 +73,23 @@ describe("SQLite durability: the log synced after commits", () => {
 });
 
 describe("LogSync", () => {
-  it("runs one sync at a time, and the commits made while one runs share the next", async () => {
+  it("starts a sync at the end of the turn for the commits made in it, runs one at a time, and the commits made while one runs share the next", async () => {
     const path = join(folder.path, "db");
     writeFileSync(`${path}-wal`, "log");
     const sync = new LogSync(path);
+    const turn = Array.from({ length: 10 }, () => sync.synced());
+    expect(new Set(turn).size).toBe(1); // one sync for the ten commits of this turn
+    expect(sync.syncs).toBe(0); // not started before the turn ends
+    await Promise.all(turn);
+    expect(sync.syncs).toBe(1);
+
     const first = sync.synced();
+    await new Promise((resolve) => setImmediate(resolve)); // the turn ended: the sync runs
+    expect(sync.syncs).toBe(2);
     const waiting = Array.from({ length: 10 }, () => sync.synced());
     expect(new Set(waiting).size).toBe(1); // one queued sync for all ten
     expect(waiting[0]).not.toBe(first);
     await Promise.all([first, ...waiting]);
-    expect(sync.syncs).toBe(2);
-    await sync.synced(); // nothing runs: a new sync at once
     expect(sync.syncs).toBe(3);
     await sync.close();
   });

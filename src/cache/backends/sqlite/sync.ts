@@ -38,12 +38,17 @@ export class LogSync {
     return this.#syncs;
   }
 
-  /** Resolves once everything committed before this call is on the disk. */
+  /**
+   * Resolves once everything committed before this call is on the disk. A sync starts at the end
+   * of the event loop's turn (or once the running one returns), not at once: the commits of one
+   * turn share it, and the code that runs on the commit (a caller reading the body it stored)
+   * does not wait while it is handed to the thread pool (~25 µs here).
+   */
   synced(): Promise<void> {
     if (this.#queued !== undefined) return this.#queued;
     const running = this.#running;
-    if (running === undefined) return this.#start();
-    const queued = running.then(
+    const before = running === undefined ? new Promise<void>((resolve) => setImmediate(resolve)) : running;
+    const queued = before.then(
       () => this.#next(),
       () => this.#next(),
     );
