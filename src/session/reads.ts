@@ -2,6 +2,9 @@ import type { AnyRepository } from "../cache/cache.js";
 import type { CacheEntry } from "../cache/entry.js";
 import type { Key } from "../types.js";
 
+/** What a reader asks of its repository: live entries, or expired ones too. */
+type ReadOptions = { readonly includeExpired: boolean };
+
 /**
  * The reads of one repository, one at a time: reads that arrive while one is under way wait, and
  * then go together in one bulk read (one statement, one transaction). Concurrent hits share the
@@ -9,14 +12,21 @@ import type { Key } from "../types.js";
  */
 export class Reader {
   readonly #repository: AnyRepository;
+  readonly #options: ReadOptions;
   #busy = false;
   #queued: ReadBatch | undefined;
 
-  constructor(repository: AnyRepository) {
+  /**
+   * @param includeExpired read expired entries that the backend still holds too (in the
+   * `"expire"` policy, an expired entry is validated rather than fetched whole: one read finds
+   * either).
+   */
+  constructor(repository: AnyRepository, includeExpired = false) {
     this.#repository = repository;
+    this.#options = { includeExpired };
   }
 
-  /** The live entry for a key, or `undefined`. */
+  /** The entry for a key (live, or expired too where the reader includes them), or `undefined`. */
   read(key: Key): Promise<CacheEntry | undefined> {
     if (this.#busy) {
       this.#queued ??= new ReadBatch();
@@ -25,7 +35,7 @@ export class Reader {
     this.#busy = true;
     let read: Promise<CacheEntry | undefined>;
     try {
-      read = this.#repository.getEntry(key);
+      read = this.#repository.getEntry(key, this.#options);
     } catch (error) {
       read = Promise.reject(error);
     }
@@ -40,7 +50,7 @@ export class Reader {
       return;
     }
     this.#queued = undefined;
-    batch.run(this.#repository).then(this.#drain);
+    batch.run(this.#repository, this.#options).then(this.#drain);
   };
 }
 
@@ -57,10 +67,17 @@ class ReadBatch {
   }
 
   /** Reads every queued key in one bulk read; each reader gets its entry, or the read's error. */
-  async run(repository: AnyRepository): Promise<void> {
+  async run(repository: AnyRepository, options: ReadOptions): Promise<void> {
     const waiters = this.#waiters;
+    const keys = this.#keys;
     try {
-      const entries = await repository.getEntries(this.#keys);
+      const entries = await repository.getEntries(keys);
+      // A bulk read finds live entries: those it did not find are looked for among the expired.
+      if (options.includeExpired) {
+        for (let i = 0; i < keys.length; i++) {
+          if (entries[i] === undefined) entries[i] = await repository.getEntry(keys[i] as Key, options);
+        }
+      }
       for (let i = 0; i < waiters.length; i++) waiters[i]?.resolve(entries[i]);
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);

@@ -252,14 +252,11 @@ export class CachedSession implements AsyncDisposable {
       const repository = routed.repository;
       let entry: CacheEntry | undefined;
       try {
+        // In the "expire" policy the reader finds expired entries too: one the backend still holds
+        // can be validated instead of fetched whole.
         entry = await (plan.read === "any"
           ? repository.getEntry(routed.key, INCLUDE_EXPIRED)
           : this.#read(repository, routed.key));
-        // In the "expire" policy an expired entry is gone from live reads; one the backend still
-        // holds can be validated instead of fetched whole.
-        if (entry === undefined && repository.policy === "expire" && plan.read === "live") {
-          entry = await repository.getEntry(routed.key, INCLUDE_EXPIRED);
-        }
         breaker?.success();
       } catch (error) {
         // A backend that missed its deadline once is not given a second one for the write.
@@ -335,11 +332,14 @@ export class CachedSession implements AsyncDisposable {
     void owed.track(revalidation);
   }
 
-  /** The live entry for a key, read alone or together with reads that arrive meanwhile. */
+  /**
+   * The entry for a key, read alone or together with reads that arrive meanwhile: the live one, or
+   * in the `"expire"` policy an expired one that the backend still holds too.
+   */
   #read(repository: AnyRepository, key: Key): Promise<CacheEntry | undefined> {
     let reader = this.#readers.get(repository);
     if (reader === undefined) {
-      reader = new Reader(repository);
+      reader = new Reader(repository, repository.policy === "expire");
       this.#readers.set(repository, reader);
     }
     return reader.read(key);

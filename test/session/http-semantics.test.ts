@@ -179,6 +179,43 @@ describe.each(list)("HTTP caching on $name", (backend) => {
     expect(again.status).toBe(404);
   });
 
+  it("validates expired entries of an expire repository with their ETags, found in one read each, alone and at once", async () => {
+    const { session, clock } = await open({
+      policy: "expire",
+      repository: { expire: 1_000 },
+      session: { singleFlight: "process" },
+    });
+    const urls = [fresh(), fresh(), fresh(), fresh()];
+    for (const url of urls) {
+      server.on(pathOf(url), (request, response, hit) => {
+        if (request.headers["if-none-match"] === '"v1"') return void response.writeHead(304, { etag: '"v1"' }).end();
+        json(response, { hit }, { headers: { etag: '"v1"' } });
+      });
+      await (await session.fetch(url)).arrayBuffer();
+    }
+    clock.advance(5_000);
+    const repository = session.cache.get("tracks");
+    if (repository === undefined) throw new Error("no tracks repository");
+    const reads: unknown[] = [];
+    const getEntry = repository.getEntry.bind(repository);
+    repository.getEntry = (request, options) => {
+      reads.push(options);
+      return getEntry(request, options);
+    };
+    // Alone: one read finds the expired entry, which is validated (a 304) rather than fetched whole.
+    const alone = await session.fetch(urls[0] as string);
+    expect(alone).toBeInstanceOf(CachedResponse);
+    expect(await alone.json()).toEqual({ hit: 1 });
+    expect(reads).toHaveLength(1);
+    // At once: the reads that wait for the first go together, and find the expired entries too.
+    const together = await Promise.all(urls.slice(1).map((url) => session.fetch(url)));
+    for (const response of together) {
+      expect(response).toBeInstanceOf(CachedResponse);
+      expect(await response.json()).toEqual({ hit: 1 });
+    }
+    for (const url of urls) expect(server.count(pathOf(url))).toBe(2); // stored, then validated
+  });
+
   it("never answers a request whose Vary fields differ, and stores the new variant", async () => {
     const { session, events } = await open();
     const url = fresh();
