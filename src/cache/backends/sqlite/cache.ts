@@ -37,8 +37,8 @@ export interface SQLiteCacheOptions extends CacheOptions, BoundsOptions {
   /**
    * How durable a write is once it resolves. `"full"`: it survives a power loss as well as a crash
    * of the process — the connection commits at SQLite's `synchronous = NORMAL` (in WAL mode) and
-   * the write resolves once a sync of the log, run off the event loop at the end of the turn and
-   * shared by the commits made meanwhile, has returned (a database without a log runs at SQLite's `FULL`). `"normal"`:
+   * the write resolves once a sync of the log, run off the event loop and shared by the commits
+   * made meanwhile, has returned (a database without a log runs at SQLite's `FULL`). `"normal"`:
    * no sync, so a write survives a crash of the process, but a power loss may undo the last ones.
    * @default "full"
    * @example "normal"
@@ -168,7 +168,7 @@ export class SQLiteCache extends ResponseCache<SQLiteTable> {
   }
 
   /** Called after each commit: resolves once it is durable (at once unless the log is synced after commits). */
-  readonly #committed = (): Promise<void> | undefined => this.#sync?.synced();
+  readonly #committed = (atTurnEnd?: boolean): Promise<void> | undefined => this.#sync?.synced(atTurnEnd);
 
   protected override async saveRecord(record: RepositoryRecord): Promise<void> {
     await admin.saveRecord(this.connection, record);

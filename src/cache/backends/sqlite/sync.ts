@@ -39,15 +39,17 @@ export class LogSync {
   }
 
   /**
-   * Resolves once everything committed before this call is on the disk. A sync starts at the end
-   * of the event loop's turn (or once the running one returns), not at once: the commits of one
-   * turn share it, and the code that runs on the commit (a caller reading the body it stored)
-   * does not wait while it is handed to the thread pool (~25 µs here).
+   * Resolves once everything committed before this call is on the disk. A sync starts at once, or
+   * once the running one returns; with `atTurnEnd`, for a writer whose caller goes on before the
+   * sync (it was told that its entry is readable), it starts at the end of the event loop's turn
+   * instead, so that the code that runs on the commit does not wait while the sync is handed to
+   * the thread pool (~25 µs here), and the commits of the turn share it.
    */
-  synced(): Promise<void> {
+  synced(atTurnEnd = false): Promise<void> {
     if (this.#queued !== undefined) return this.#queued;
     const running = this.#running;
-    const before = running === undefined ? new Promise<void>((resolve) => setImmediate(resolve)) : running;
+    if (running === undefined && !atTurnEnd) return this.#start();
+    const before = running ?? new Promise<void>((resolve) => setImmediate(resolve));
     const queued = before.then(
       () => this.#next(),
       () => this.#next(),

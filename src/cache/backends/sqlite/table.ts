@@ -44,7 +44,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
   #sql: Statements | undefined;
   #bounds: SQLiteBounds | undefined;
   /** Called after each commit: resolves once it is durable; `undefined` when it is durable already. */
-  #committed: () => Promise<void> | undefined = () => undefined;
+  #committed: (atTurnEnd?: boolean) => Promise<void> | undefined = () => undefined;
 
   /**
    * @param connection An open better-sqlite3 database, or a function that returns the one its cache opened.
@@ -71,7 +71,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
    * where the cache syncs the log after commits (`synchronous: "full"`). A table on a database of
    * one's own relies on the database's own `synchronous` setting.
    */
-  useCommits(committed: () => Promise<void> | undefined): void {
+  useCommits(committed: (atTurnEnd?: boolean) => Promise<void> | undefined): void {
     this.#committed = committed;
   }
 
@@ -209,7 +209,8 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
       await bounds?.afterUnboundedWrite(sql.transaction);
     }
     visible?.();
-    await this.#committed();
+    // A writer told that its entry is readable goes on: its sync can wait for the end of the turn.
+    await this.#committed(visible !== undefined);
   }
 
   protected async writeEntries(entries: readonly CacheEntry<K>[]): Promise<void> {
