@@ -175,4 +175,29 @@ describe("SQLite fill locks", () => {
     expect(held()).toEqual([]);
     other.close();
   });
+
+  it("settles a release that a lock took only once that lock's transaction is written, after a busy wait", async () => {
+    const cache = SQLiteCache.connectWithPath(join(folder.path, "busy.sqlite"), { busyTimeout: 20 });
+    const items = cache.createRepository(settings);
+    await cache.connect();
+    const first = await cache.fill(items, ["GET", "1"]);
+    if (first.state !== "fetch" || !first.locked) throw new Error("lock 1 was not taken");
+    // Another connection holds the write lock: the next lock, with the release, has to wait.
+    const other = new BetterSqlite3(cache.path);
+    other.exec("BEGIN IMMEDIATE");
+    let released = false;
+    const release = first.release().then(() => {
+      released = true;
+    });
+    const next = cache.fill(items, ["GET", "2"]);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the end of the turn came and went
+    expect(released).toBe(false);
+    other.exec("COMMIT");
+    expect(await next).toMatchObject({ state: "fetch", locked: true });
+    await release;
+    const held = other.prepare(`SELECT "id" FROM "requestful_locks"`).pluck().all();
+    expect(held).toEqual([fillId("items", ["GET", "2"])]);
+    other.close();
+    await cache.close();
+  });
 });

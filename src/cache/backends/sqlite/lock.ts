@@ -40,6 +40,30 @@ function createLockTable(db: Database): void {
   db.exec(`ALTER TABLE ${next} RENAME TO ${table}`);
 }
 
+/** The lock table's statements, and the transactions that release (and take) locks. */
+interface LockStatements {
+  readonly acquire: Statement;
+  readonly look: Statement;
+  /** Deletes the rows of these releases, in one immediate transaction. */
+  releaseMany(releases: readonly QueuedRelease[]): void;
+  /** Deletes the rows of these releases and takes a lock, in one immediate transaction; the lock's changes. */
+  releaseAndAcquire(
+    releases: readonly QueuedRelease[],
+    id: string,
+    token: string,
+    expiresAt: number,
+    now: number,
+  ): number;
+}
+
+/** A release asked for and not written yet. */
+interface QueuedRelease {
+  readonly id: string;
+  readonly token: string;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 /** SQLite's number for `synchronous = NORMAL`. */
 const NORMAL = 1;
 
@@ -57,31 +81,47 @@ const NORMAL = 1;
  */
 export class SQLiteLocks implements StoreLocks {
   readonly #db: Database;
-  #statements: { acquire: Statement; release: Statement; look: Statement } | undefined;
+  #statements: LockStatements | undefined;
   /** The connection's own `synchronous` level, restored after each lock write. */
   #level: number | undefined;
-  /** Releases asked for and not written yet: `[id, token]`. */
-  #releases: [id: string, token: string][] = [];
-  /** Settles once the releases asked for until now are written. */
-  #written: Promise<void> | undefined;
+  /** Releases asked for and not written yet, each with how to settle its caller's promise. */
+  #releases: QueuedRelease[] = [];
+  /** Whether a write of the queued releases is set for the end of the turn. */
+  #scheduled = false;
+  /** The releases asked for and not settled yet, for {@link flush}. */
+  readonly #outstanding = new Set<Promise<void>>();
 
   constructor(db: Database) {
     this.#db = db;
   }
 
   /** The statements, with the lock table created on first use (a file that never locks never has it). */
-  get #sql(): { acquire: Statement; release: Statement; look: Statement } {
+  get #sql(): LockStatements {
     if (this.#statements !== undefined) return this.#statements;
     const db = this.#db;
     const table = quote(LOCK_TABLE);
     db.transaction(() => createLockTable(db)).immediate();
+    const acquire = db.prepare(
+      `INSERT INTO ${table} ("id", "token", "expires_at") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET ` +
+        `"token" = excluded."token", "expires_at" = excluded."expires_at" WHERE ${table}."expires_at" <= ?`,
+    );
+    const release = db.prepare(`DELETE FROM ${table} WHERE "id" = ? AND "token" = ?`);
+    const releaseAll = (releases: readonly QueuedRelease[]) => {
+      for (const each of releases) release.run(each.id, each.token);
+    };
+    const releaseMany = db.transaction(releaseAll);
+    const releaseAndAcquire = db.transaction(
+      (releases: readonly QueuedRelease[], id: string, token: string, expiresAt: number, now: number): number => {
+        releaseAll(releases);
+        return acquire.run(id, token, expiresAt, now).changes;
+      },
+    );
     this.#statements = {
-      acquire: db.prepare(
-        `INSERT INTO ${table} ("id", "token", "expires_at") VALUES (?, ?, ?) ON CONFLICT ("id") DO UPDATE SET ` +
-          `"token" = excluded."token", "expires_at" = excluded."expires_at" WHERE ${table}."expires_at" <= ?`,
-      ),
-      release: db.prepare(`DELETE FROM ${table} WHERE "id" = ? AND "token" = ?`),
+      acquire,
       look: db.prepare(`SELECT "token", "expires_at" FROM ${table} WHERE "id" = ?`).raw(),
+      releaseMany: (releases) => releaseMany.immediate(releases),
+      releaseAndAcquire: (releases, id, token, expiresAt, now) =>
+        releaseAndAcquire.immediate(releases, id, token, expiresAt, now),
     };
     return this.#statements;
   }
@@ -93,42 +133,70 @@ export class SQLiteLocks implements StoreLocks {
       return (await retryBusy(() => this.#unsynced(() => sql.acquire.run(id, token, now + lease, now).changes))) === 1;
     }
     // The releases waiting for the end of this turn are written with this lock, in one commit.
-    const releases = this.#releases;
-    this.#releases = [];
-    const take = this.#db.transaction(() => {
-      for (const [held, own] of releases) sql.release.run(held, own);
-      return sql.acquire.run(id, token, now + lease, now).changes;
-    });
+    const releases = this.#take();
+    let changes: number;
     try {
-      return (await retryBusy(() => this.#unsynced(() => take.immediate()))) === 1;
+      changes = await retryBusy(() =>
+        this.#unsynced(() => sql.releaseAndAcquire(releases, id, token, now + lease, now)),
+      );
     } catch (error) {
-      // Nothing of the transaction was written: the releases wait for the end of the turn again.
+      // Nothing of the transaction was written: the releases wait for the end of a turn again.
       this.#releases.unshift(...releases);
+      this.#schedule();
       throw error;
     }
+    for (const release of releases) release.resolve();
+    return changes === 1;
   }
 
   release(id: string, token: string): Promise<void> {
-    this.#releases.push([id, token]);
-    this.#written ??= new Promise((resolve) => setImmediate(resolve)).then(() => this.#writeReleases());
-    return this.#written;
+    let settle!: Pick<QueuedRelease, "resolve" | "reject">;
+    const released = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this.#releases.push({ id, token, ...settle });
+    const settled = released.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#outstanding.add(settled);
+    void settled.then(() => this.#outstanding.delete(settled));
+    this.#schedule();
+    return released;
   }
 
-  /** Writes the releases asked for and not yet written (those the next lock took are written already). */
-  flush(): Promise<void> {
-    return this.#written ?? Promise.resolve();
+  /** Settles once every release asked for until now is written (or failed). */
+  async flush(): Promise<void> {
+    while (this.#outstanding.size > 0) await Promise.allSettled([...this.#outstanding]);
   }
 
-  async #writeReleases(): Promise<void> {
-    this.#written = undefined;
+  #take(): QueuedRelease[] {
     const releases = this.#releases;
     this.#releases = [];
+    return releases;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#writeReleases();
+    });
+  }
+
+  /** Writes the releases still queued at the end of the turn (those a lock took are written with it). */
+  async #writeReleases(): Promise<void> {
+    const releases = this.#take();
     if (releases.length === 0) return;
     const sql = this.#sql;
-    const release = this.#db.transaction(() => {
-      for (const [id, token] of releases) sql.release.run(id, token);
-    });
-    await retryBusy(() => this.#unsynced(() => release.immediate()));
+    try {
+      await retryBusy(() => this.#unsynced(() => sql.releaseMany(releases)));
+    } catch (error) {
+      for (const each of releases) each.reject(error);
+      return;
+    }
+    for (const each of releases) each.resolve();
   }
 
   /**
