@@ -46,21 +46,19 @@ export async function revalidate(
   const staleIfError = allowsStaleIfError(context, routed.repository.policy, decision.meta, decision.freshness);
   if (fields.length === 0 && !staleIfError) return JOINING;
   const { target, repository } = routed;
+  // RFC 5861 §4: the stored response, answered stale in place of an error.
+  const staleAnswer = (): Response | undefined => {
+    const held = { entry, meta: decision.meta, freshness: decision.freshness };
+    const stale = answer(context, routed, held, "stale", "stale-if-error");
+    return stale.type === "answer" ? stale.response : undefined;
+  };
   const requestTime = repository.now();
   let response: Response;
   try {
     response = await network(context, target, routed.counters, fields);
   } catch (error) {
-    if (staleIfError && !target.signal?.aborted) {
-      const stale = answer(
-        context,
-        routed,
-        { entry, meta: decision.meta, freshness: decision.freshness },
-        "stale",
-        "stale-if-error",
-      );
-      if (stale.type === "answer") return stale.response;
-    }
+    const stale = staleIfError && !target.signal?.aborted ? staleAnswer() : undefined;
+    if (stale !== undefined) return stale;
     throw error;
   }
   if (response.status === 304 && stored !== undefined && fields.length > 0) {
@@ -73,16 +71,10 @@ export async function revalidate(
     return ALONE;
   }
   if (staleIfError && response.status >= 500) {
-    const stale = answer(
-      context,
-      routed,
-      { entry, meta: decision.meta, freshness: decision.freshness },
-      "stale",
-      "stale-if-error",
-    );
-    if (stale.type === "answer") {
+    const stale = staleAnswer();
+    if (stale !== undefined) {
       await discard(response);
-      return stale.response;
+      return stale;
     }
   }
   context.report.outcome("miss", routed, decision.reason);
