@@ -211,8 +211,11 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
 
   /** Creates the store in the backend if it does not exist. */
   protected abstract setUp(): Promise<void>;
-  /** The live entries (`now < expiresAt`) among `keys`, in any order. */
-  protected abstract readEntries(keys: readonly K[], now: number): Promise<CacheEntry<K>[]>;
+  /**
+   * The live entries (`now < expiresAt`) among `keys`, in any order; with `now` undefined, the
+   * entries expired or not that the backend still holds.
+   */
+  protected abstract readEntries(keys: readonly K[], now: number | undefined): Promise<CacheEntry<K>[]>;
   /** Writes entries, replacing those with the same key, all or none. */
   protected abstract writeEntries(entries: readonly CacheEntry<K>[]): Promise<void>;
   /** Removes the entries with these keys, all or none; resolves to how many there were. */
@@ -234,7 +237,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
    * single read is faster, and must when they can read an expired entry.
    */
   protected async readEntry(key: K, now: number | undefined): Promise<CacheEntry<K> | undefined> {
-    return (await this.readEntries([key], now ?? Number.NEGATIVE_INFINITY))[0];
+    return (await this.readEntries([key], now))[0];
   }
 
   /**
@@ -408,8 +411,15 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     }
   }
 
-  /** The live entries for many requests or keys in one read, aligned with the requests (`undefined` for a miss). */
-  async getEntries(requests: Iterable<RepositoryRequest<K>>): Promise<(CacheEntry<K> | undefined)[]> {
+  /**
+   * The live entries for many requests or keys in one read, aligned with the requests (`undefined`
+   * for a miss). With `includeExpired`, expired entries that the backend still holds are returned
+   * too, as {@link getEntry} does.
+   */
+  async getEntries(
+    requests: Iterable<RepositoryRequest<K>>,
+    options?: { includeExpired?: boolean },
+  ): Promise<(CacheEntry<K> | undefined)[]> {
     const keys = Array.from(requests, (request) => this.getKeyFromRequest(request));
     const ids = keys.map((key) => (key === undefined ? undefined : keyId(key)));
     const unique = new Map<string, K>();
@@ -421,7 +431,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     if (this.#state !== "ready") await this.#ensureReady();
     let found: CacheEntry<K>[];
     try {
-      found = await this.readEntries([...unique.values()], this.now());
+      found = await this.readEntries([...unique.values()], options?.includeExpired === true ? undefined : this.now());
     } catch (error) {
       throw this.#wrap(error, "read from");
     }

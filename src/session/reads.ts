@@ -69,15 +69,8 @@ class ReadBatch {
   /** Reads every queued key in one bulk read; each reader gets its entry, or the read's error. */
   async run(repository: AnyRepository, options: ReadOptions): Promise<void> {
     const waiters = this.#waiters;
-    const keys = this.#keys;
     try {
-      const entries = await repository.getEntries(keys);
-      // A bulk read finds live entries: those it did not find are looked for among the expired.
-      if (options.includeExpired) {
-        for (let i = 0; i < keys.length; i++) {
-          if (entries[i] === undefined) entries[i] = await repository.getEntry(keys[i] as Key, options);
-        }
-      }
+      const entries = await repository.getEntries(this.#keys, options);
       for (let i = 0; i < waiters.length; i++) waiters[i]?.resolve(entries[i]);
     } catch (error) {
       for (const waiter of waiters) waiter.reject(error);

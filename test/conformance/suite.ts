@@ -371,7 +371,7 @@ export function describeConformance(target: ConformanceTarget): void {
         expect((await hourly.getEntry(["GET", "a", "v1"]))?.expiresAt).toBe(START + 3_600_000);
       });
 
-      it("returns an expired entry that the backend still holds to getEntry with includeExpired", async () => {
+      it("returns an expired entry that the backend still holds to getEntry and getEntries with includeExpired", async () => {
         const { repo } = await openTracks({ expire: 1_000 });
         const key: Key = ["GET", "a", "v1"];
         await repo.saveResponse([key, { name: "a" }]);
@@ -382,6 +382,12 @@ export function describeConformance(target: ConformanceTarget): void {
         expect(expired).toMatchObject({ key, name: "a", cachedAt: START, expiresAt: START + 1_000 });
         expect(expired?.payload).toBe('{"name":"a"}');
         expect(await repo.getEntry(["GET", "missing", "v1"], { includeExpired: true })).toBeUndefined();
+        // getEntries too, in one read, aligned with the keys asked for.
+        const missing: Key = ["GET", "missing", "v1"];
+        expect(await repo.getEntries([key, missing])).toEqual([undefined, undefined]);
+        const both = await repo.getEntries([missing, key], { includeExpired: true });
+        expect(both[0]).toBeUndefined();
+        expect(both[1]).toMatchObject({ key, name: "a", cachedAt: START, expiresAt: START + 1_000 });
       });
 
       it("refuses an expiry longer than MAX_EXPIRE at construction, and keeps one of exactly that", async () => {

@@ -61,7 +61,7 @@ class FaultyRepository<K extends Key = Key, V = unknown> extends MemoryRepositor
     return entry === undefined ? undefined : this.#corrupt(entry);
   }
 
-  protected override async readEntries(keys: readonly K[], now: number): Promise<CacheEntry<K>[]> {
+  protected override async readEntries(keys: readonly K[], now: number | undefined): Promise<CacheEntry<K>[]> {
     this.#beforeRead();
     return (await super.readEntries(keys, now)).map((entry) => this.#corrupt(entry));
   }

@@ -202,13 +202,20 @@ describe.each(list)("HTTP caching on $name", (backend) => {
       reads.push(options);
       return getEntry(request, options);
     };
+    const getEntries = repository.getEntries.bind(repository);
+    repository.getEntries = (requests, options) => {
+      reads.push(options);
+      return getEntries(requests, options);
+    };
     // Alone: one read finds the expired entry, which is validated (a 304) rather than fetched whole.
     const alone = await session.fetch(urls[0] as string);
     expect(alone).toBeInstanceOf(CachedResponse);
     expect(await alone.json()).toEqual({ hit: 1 });
     expect(reads).toHaveLength(1);
-    // At once: the reads that wait for the first go together, and find the expired entries too.
+    // At once: the reads that wait for the first go together in one bulk read, which finds the
+    // expired entries too.
     const together = await Promise.all(urls.slice(1).map((url) => session.fetch(url)));
+    expect(reads).toEqual([{ includeExpired: true }, { includeExpired: true }, { includeExpired: true }]);
     for (const response of together) {
       expect(response).toBeInstanceOf(CachedResponse);
       expect(await response.json()).toEqual({ hit: 1 });

@@ -67,7 +67,7 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
     return item !== undefined && now < item.entry.expiresAt;
   }
 
-  protected async readEntries(keys: readonly K[], now: number): Promise<CacheEntry<K>[]> {
+  protected async readEntries(keys: readonly K[], now: number | undefined): Promise<CacheEntry<K>[]> {
     const found: CacheEntry<K>[] = [];
     for (const key of keys) {
       const item = this.#live(key, now);

@@ -242,15 +242,18 @@ export class PostgresTable<K extends Key = Key, V = unknown> extends ResponseRep
     return rows.length > 0;
   }
 
-  protected async readEntries(keys: readonly K[], now: number): Promise<CacheEntry<K>[]> {
+  protected async readEntries(keys: readonly K[], now: number | undefined): Promise<CacheEntry<K>[]> {
     const byJson = new Map<string, K>();
     for (const key of keys) byJson.set(keyJson(key), key);
     const ids = [...byJson.keys()];
-    const at = toTimestamp(now);
+    const at = now === undefined ? undefined : toTimestamp(now);
     const rows = await this.#driver.run(async (client, progress) => {
       const found: Row[] = [];
       for (const chunk of chunks(ids, KEYS_PER_STATEMENT)) {
-        const result = await query(client, this.#sql.selectMany, [chunk, at]);
+        const result =
+          at === undefined
+            ? await query(client, this.#sql.selectAnyMany, [chunk])
+            : await query(client, this.#sql.selectMany, [chunk, at]);
         for (const row of result.rows) found.push(row);
         progress();
       }
@@ -482,6 +485,8 @@ class Statements {
   readonly selectAnyEntry: Statement;
   readonly exists: Statement;
   readonly selectMany: Statement;
+  /** The entries for many keys, expired or not. */
+  readonly selectAnyMany: Statement;
   readonly countAll: Statement;
   readonly countLive: Statement;
   readonly scan: Statement;
@@ -517,6 +522,7 @@ class Statements {
     this.selectAnyEntry = named(`SELECT ${ENTRY_COLUMNS} FROM ${t} WHERE ${one}`);
     this.exists = named(`SELECT 1 FROM ${t} WHERE ${one} AND ${live}`);
     this.selectMany = named(`SELECT ${ENTRY_COLUMNS} FROM ${t} WHERE ${many} AND ${live}`);
+    this.selectAnyMany = named(`SELECT ${ENTRY_COLUMNS} FROM ${t} WHERE ${many}`);
     this.countAll = named(`SELECT count(*) FROM ${t}`);
     this.countLive = named(`SELECT count(*) FROM ${t} WHERE "expires_at" > $1::timestamptz`);
     this.scan = named(

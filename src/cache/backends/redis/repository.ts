@@ -88,13 +88,14 @@ export class RedisRepository<K extends Key = Key, V = unknown> extends ResponseR
     return value !== null && isLive(value, now);
   }
 
-  protected async readEntries(keys: readonly K[], now: number): Promise<CacheEntry<K>[]> {
+  protected async readEntries(keys: readonly K[], now: number | undefined): Promise<CacheEntry<K>[]> {
+    const at = now ?? Number.NEGATIVE_INFINITY;
     const values = await this.#readValues(keys.map((key) => this.keys.entry(keyId(key))));
     const found: CacheEntry<K>[] = [];
     for (let i = 0; i < keys.length; i++) {
       const value = values[i];
       if (value === null || value === undefined) continue;
-      const entry = decodeEntry(keys[i] as K, value, now);
+      const entry = decodeEntry(keys[i] as K, value, at);
       if (entry !== undefined) found.push(entry);
     }
     if (this.limits !== undefined) for (const entry of found) this.limits.touch(keyId(entry.key));

@@ -184,13 +184,15 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     return (await retryBusy(() => sql.exists.get(now, ...key))) !== undefined;
   }
 
-  protected async readEntries(keys: readonly K[], now: number): Promise<CacheEntry<K>[]> {
+  protected async readEntries(keys: readonly K[], now: number | undefined): Promise<CacheEntry<K>[]> {
     const sql = this.#statements;
     const width = this.#keyColumns.length;
+    // Every stored instant is later than −∞: with `now` undefined, expired entries are read too.
+    const after = now ?? Number.NEGATIVE_INFINITY;
     const rows = await retryBusy(() => {
       const found: Row[] = [];
       for (const chunk of chunks(keys, Math.floor((MAX_PARAMETERS - 1) / width))) {
-        found.push(...(sql.selectMany(chunk.length).all(now, ...chunk.flat()) as Row[]));
+        found.push(...(sql.selectMany(chunk.length).all(after, ...chunk.flat()) as Row[]));
       }
       return found;
     });
