@@ -4,6 +4,7 @@ import { describeValue } from "../describe.js";
 import { CacheError } from "../errors.js";
 import type { Key, RequestDescriptor } from "../types.js";
 import { type DeferredBody, deferBody, defineHeldReads } from "./held-body.js";
+import type { Pairs } from "./http/fields.js";
 import { isNullBodyStatus } from "./policy.js";
 import { TextMemo } from "./text-memo.js";
 
@@ -52,8 +53,6 @@ export interface CachedResponseInit {
    */
   parsedJson?: { readonly value: unknown };
 }
-
-type Pairs = readonly (readonly [string, string])[];
 
 /** How a deferred body reaches its response's private state (set in the class's static block). */
 let deferred: DeferredBody<CachedResponse>;

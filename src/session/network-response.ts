@@ -8,6 +8,7 @@ import {
   parsed,
   textOf,
 } from "./held-body.js";
+import type { Pairs } from "./http/fields.js";
 import { Recording } from "./recording.js";
 
 type Body = ConstructorParameters<typeof Response>[0];
@@ -31,8 +32,6 @@ const responseBodyUsed = Object.getOwnPropertyDescriptor(Response.prototype, "bo
 const responseHeaders = Object.getOwnPropertyDescriptor(Response.prototype, "headers")?.get as () => Headers;
 const responseFormData = Response.prototype.formData;
 const responseClone = Response.prototype.clone;
-
-type Pairs = readonly (readonly [string, string])[];
 
 /** How a deferred body reaches its response's private state (set in the class's static block). */
 let deferred: DeferredBody<NetworkResponse>;
