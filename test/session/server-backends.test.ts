@@ -129,8 +129,13 @@ for (const target of targets) {
           expect(await (await session.fetch(url(id))).json()).toEqual({ id });
           expect(performance.now() - started).toBeLessThan(DEADLINE); // no wait for the hanging server
         }
-        const skipped = events.filter((event) => event.type === "bypass" && event.reason === "circuit-open");
-        expect(skipped).toHaveLength(3);
+        const skipped = events.flatMap((event) =>
+          event.type === "bypass" && event.reason === "circuit-open" ? [event.url] : [],
+        );
+        // The second deadline may come from request 2's store (its read, then its write) or from
+        // request 3's read, depending on the machine's timing: request 3 may be skipped too.
+        expect(skipped.filter((skippedUrl) => [4, 5, 6].map(url).includes(skippedUrl))).toHaveLength(3);
+        expect(skipped.filter((skippedUrl) => ![3, 4, 5, 6].map(url).includes(skippedUrl))).toEqual([]);
 
         await recover();
         await new Promise((resolve) => setTimeout(resolve, 2_100));
