@@ -250,6 +250,14 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   }
 
   /**
+   * {@link readPayloadEntry} answered at once where the backend can read without waiting (an entry
+   * or `undefined`), otherwise its promise. Backends that read synchronously override it.
+   */
+  protected readPayloadEntryNow(key: K, now: number): CacheEntry<K> | undefined | Promise<CacheEntry<K> | undefined> {
+    return this.readPayloadEntry(key, now);
+  }
+
+  /**
    * Writes one entry. Backends override it where a single write is faster. A backend whose writes
    * become readable before they are durable calls `visible` once the entry can be read, then
    * resolves once it is durable.
@@ -390,6 +398,30 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     } catch (error) {
       throw this.#wrap(error, "read from");
     }
+  }
+
+  /**
+   * {@link getPayloadEntry}, answered without waiting a turn where the backend can read at once
+   * (memory; SQLite while the file is not busy): the entry or `undefined`, else a promise of either.
+   * A bad key throws, a failed read throws or rejects, as `getPayloadEntry` rejects. For the request
+   * handler's cache reads.
+   * @internal
+   */
+  payloadEntryNow(request: RepositoryRequest<K>): CacheEntry<K> | undefined | Promise<CacheEntry<K> | undefined> {
+    const key = this.getKeyFromRequest(request);
+    if (key === undefined) return undefined;
+    if (this.#state !== "ready") return this.getPayloadEntry(key);
+    let found: CacheEntry<K> | undefined | Promise<CacheEntry<K> | undefined>;
+    try {
+      found = this.readPayloadEntryNow(key, this.now());
+    } catch (error) {
+      throw this.#wrap(error, "read from");
+    }
+    return found instanceof Promise
+      ? found.catch((error: unknown) => {
+          throw this.#wrap(error, "read from");
+        })
+      : found;
   }
 
   /**

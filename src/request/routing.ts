@@ -1,4 +1,5 @@
 import type { AnyRepository, ResponseCache } from "../cache/cache.js";
+import type { CacheEntry } from "../cache/entry.js";
 import { UrlRoutes } from "../cache/url-routes.js";
 import type { PayloadHandler } from "../payload/handler.js";
 import { cachesCredentials } from "../session/credential-rules.js";
@@ -83,18 +84,38 @@ export class CacheReads<T> {
     headers: Headers | undefined,
     send: () => Promise<T | undefined>,
   ): Promise<T | undefined> {
-    const own = this.#parts.payloadHandler;
-    return repository.getPayloadEntry(key as never).then((entry) => {
-      if (entry === undefined || (entry.status !== null && entry.status !== 200)) return send();
-      if (!answersFresh(repository.policy, entry, headers, NO_REQUEST_DIRECTIVES, repository.now())) return send();
-      let value: T | Promise<T>;
-      try {
-        value = decodeStored(own, entry.payload);
-      } catch {
-        return send();
-      }
-      return value instanceof Promise ? value.catch(send) : value;
-    }, send);
+    let found: CacheEntry | undefined | Promise<CacheEntry | undefined>;
+    try {
+      // At once where the backend can read without waiting: a hit then costs one promise, not three.
+      found = repository.payloadEntryNow(key as never);
+    } catch {
+      return send();
+    }
+    if (found instanceof Promise) return found.then((entry) => this.#answer(repository, entry, headers, send), send);
+    try {
+      const answer = this.#answer(repository, found, headers, send);
+      return answer instanceof Promise ? answer : Promise.resolve(answer);
+    } catch (error) {
+      return Promise.reject(error); // as the promise of a read would
+    }
+  }
+
+  /** The decoded payload of an entry that answers as a fresh hit, or `send()`. */
+  #answer(
+    repository: AnyRepository,
+    entry: CacheEntry | undefined,
+    headers: Headers | undefined,
+    send: () => Promise<T | undefined>,
+  ): T | Promise<T | undefined> {
+    if (entry === undefined || (entry.status !== null && entry.status !== 200)) return send();
+    if (!answersFresh(repository.policy, entry, headers, NO_REQUEST_DIRECTIVES, repository.now())) return send();
+    let value: T | Promise<T>;
+    try {
+      value = decodeStored(this.#parts.payloadHandler, entry.payload);
+    } catch {
+      return send();
+    }
+    return value instanceof Promise ? value.catch(send) : value;
   }
 
   /** `read` for a request with headers, which may carry credentials or ask not to read the cache. */

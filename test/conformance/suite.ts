@@ -301,6 +301,19 @@ export function describeConformance(target: ConformanceTarget): void {
         expect(await repo.getPayloadEntry(["GET", "missing", "v1"])).toBeUndefined();
         await expect(repo.getPayloadEntry(["GET", "short"] as never)).rejects.toThrow(CacheError);
       });
+
+      it("reads with payloadEntryNow what getPayloadEntry reads, at once or through a promise", async () => {
+        const { repo } = await openTracks();
+        const entry = trackEntry("n", { status: 203, meta: '{"v":1,"r":1}' });
+        await repo.saveEntries([entry, { ...entry, key: ["GET", "gone", "v1"], expiresAt: START }]);
+        const key = Object.freeze([...entry.key]);
+        const read = await repo.payloadEntryNow(key);
+        expect(read).toEqual(await repo.getPayloadEntry(key));
+        expect(read).toMatchObject({ key: entry.key, payload: entry.payload, status: 203, meta: entry.meta });
+        expect(await repo.payloadEntryNow(["GET", "gone", "v1"])).toBeUndefined();
+        expect(await repo.payloadEntryNow(["GET", "missing", "v1"])).toBeUndefined();
+        expect(() => repo.payloadEntryNow(["GET", "short"] as never)).toThrow(CacheError);
+      });
     });
 
     describe("expiry", () => {

@@ -88,6 +88,22 @@ describe.each(backends)("with a %s cache", (_, makeCache) => {
     expect(clock.sleeps).toEqual([50]);
   });
 
+  it("answers a hit within two microtask steps, without waiting for the repository's own promises", async () => {
+    const { handler } = setUp({ payloadHandler: new JSONPayloadHandler() });
+    await using _ = handler;
+    const first = await handler.get(server.url("/tracks/3"));
+    await handler.get(server.url("/tracks/3")); // the URL's route is remembered from here on
+    let value: unknown;
+    void handler.get(server.url("/tracks/3")).then((hit) => {
+      value = hit;
+    });
+    // A memory or SQLite read answers at once: the hit's one promise settles, then its reader runs.
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(value).toEqual(first);
+    expect(server.count("/tracks/3")).toBe(1);
+  });
+
   it("returns text by default, and caches exactly what it returns", async () => {
     const { handler, repository } = setUp();
     await using _ = handler;

@@ -46,11 +46,16 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
   }
 
   protected override async readPayloadEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+    return this.readPayloadEntryNow(key, now);
+  }
+
+  protected override readPayloadEntryNow(key: K, now: number): CacheEntry<K> | undefined {
     const entry = this.#live(key, now)?.entry;
     if (entry === undefined) return undefined;
     const { payload } = entry;
     return {
-      key: [...key] as unknown as K,
+      // A frozen key cannot be changed through the entry: it is handed back as it is.
+      key: Object.isFrozen(key) ? key : ([...key] as unknown as K),
       name: null,
       cachedAt: entry.cachedAt,
       expiresAt: entry.expiresAt,

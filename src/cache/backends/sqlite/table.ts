@@ -161,13 +161,26 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
   }
 
   protected override async readPayloadEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
-    let row = getNow(this.#statements.selectPayloadEntry, [now, ...key]) as Row | undefined;
-    if (row instanceof Promise) row = (await row) as Row | undefined;
+    return this.readPayloadEntryNow(key, now);
+  }
+
+  protected override readPayloadEntryNow(
+    key: K,
+    now: number,
+  ): CacheEntry<K> | undefined | Promise<CacheEntry<K> | undefined> {
+    const row = getNow(this.#statements.selectPayloadEntry, [now, ...key]) as Row | undefined | Promise<unknown>;
+    // Busy: the read is tried again after a pause.
+    if (row instanceof Promise) return row.then((busyRow) => this.#payloadEntry(key, busyRow as Row | undefined));
+    return this.#payloadEntry(key, row);
+  }
+
+  #payloadEntry(key: K, row: Row | undefined): CacheEntry<K> | undefined {
     if (row === undefined) return undefined;
     this.#bounds?.touch(this.name, key);
     const payload = row[2] as string | Buffer;
     return {
-      key: [...key] as unknown as K,
+      // A frozen key cannot be changed through the entry: it is handed back as it is.
+      key: Object.isFrozen(key) ? key : ([...key] as unknown as K),
       name: null,
       cachedAt: row[0] as number,
       expiresAt: row[1] as number,
