@@ -21,6 +21,14 @@ export function keyId(key: Key): string {
  */
 const frozenIds = new WeakMap<Key, string>();
 
+/**
+ * The key that an entry read for `key` carries: a copy, so that changing the entry does not change
+ * the caller's key, or a frozen key as it is (it cannot be changed).
+ */
+export function ownKey<K extends Key>(key: K): K {
+  return Object.isFrozen(key) ? key : ([...key] as unknown as K);
+}
+
 /** Turns anything a cache takes as a request into the form that settings read. */
 export function toKeyRequest(request: CacheRequest): KeyRequest {
   if (request instanceof Request) {

@@ -243,18 +243,10 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
   /**
    * One live entry with what answering with its payload needs: the payload, status, instants and
    * metadata; `headers`, `url` and `name` may be left `null`. Backends override it where a narrower
-   * read is faster.
+   * read is faster, and answer at once (not with a promise) where they can read without waiting.
    */
-  protected readPayloadEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
+  protected readPayloadEntry(key: K, now: number): CacheEntry<K> | undefined | Promise<CacheEntry<K> | undefined> {
     return this.readEntry(key, now);
-  }
-
-  /**
-   * {@link readPayloadEntry} answered at once where the backend can read without waiting (an entry
-   * or `undefined`), otherwise its promise. Backends that read synchronously override it.
-   */
-  protected readPayloadEntryNow(key: K, now: number): CacheEntry<K> | undefined | Promise<CacheEntry<K> | undefined> {
-    return this.readPayloadEntry(key, now);
   }
 
   /**
@@ -393,11 +385,7 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     const key = this.getKeyFromRequest(request);
     if (key === undefined) return undefined;
     if (this.#state !== "ready") await this.#ensureReady();
-    try {
-      return await this.readPayloadEntry(key, this.now());
-    } catch (error) {
-      throw this.#wrap(error, "read from");
-    }
+    return this.#readPayloadEntry(key);
   }
 
   /**
@@ -411,9 +399,14 @@ export abstract class ResponseRepository<K extends Key = Key, V = unknown> imple
     const key = this.getKeyFromRequest(request);
     if (key === undefined) return undefined;
     if (this.#state !== "ready") return this.getPayloadEntry(key);
+    return this.#readPayloadEntry(key);
+  }
+
+  /** The backend's {@link readPayloadEntry} of a checked key, at once or not, its failures wrapped. */
+  #readPayloadEntry(key: K): CacheEntry<K> | undefined | Promise<CacheEntry<K> | undefined> {
     let found: CacheEntry<K> | undefined | Promise<CacheEntry<K> | undefined>;
     try {
-      found = this.readPayloadEntryNow(key, this.now());
+      found = this.readPayloadEntry(key, this.now());
     } catch (error) {
       throw this.#wrap(error, "read from");
     }

@@ -2,7 +2,7 @@ import { CacheError } from "../../../errors.js";
 import type { StoredPayload } from "../../../payload/handler.js";
 import type { Key } from "../../../types.js";
 import type { CacheEntry } from "../../entry.js";
-import { keyId } from "../../key.js";
+import { keyId, ownKey } from "../../key.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import type { MemoryItem, MemoryStore } from "./store.js";
@@ -45,17 +45,12 @@ export class MemoryRepository<K extends Key = Key, V = unknown> extends Response
     return item === undefined ? undefined : (copy(item.entry) as CacheEntry<K>);
   }
 
-  protected override async readPayloadEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
-    return this.readPayloadEntryNow(key, now);
-  }
-
-  protected override readPayloadEntryNow(key: K, now: number): CacheEntry<K> | undefined {
+  protected override readPayloadEntry(key: K, now: number): CacheEntry<K> | undefined {
     const entry = this.#live(key, now)?.entry;
     if (entry === undefined) return undefined;
     const { payload } = entry;
     return {
-      // A frozen key cannot be changed through the entry: it is handed back as it is.
-      key: Object.isFrozen(key) ? key : ([...key] as unknown as K),
+      key: ownKey(key),
       name: null,
       cachedAt: entry.cachedAt,
       expiresAt: entry.expiresAt,

@@ -4,6 +4,7 @@ import type { StoredPayload } from "../../../payload/handler.js";
 import type { Key } from "../../../types.js";
 import type { RepositoryStats, ResolvedFilter } from "../../admin.js";
 import type { CacheEntry } from "../../entry.js";
+import { ownKey } from "../../key.js";
 import { type RepositoryOptions, ResponseRepository } from "../../repository.js";
 import type { ResponseRepositorySettings } from "../../settings.js";
 import * as admin from "./admin.js";
@@ -157,14 +158,10 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     if (row instanceof Promise) row = (await row) as Row | undefined;
     if (row === undefined) return undefined;
     this.#bounds?.touch(this.name, key);
-    return entryOf([...key] as unknown as K, row, 0);
+    return entryOf(ownKey(key), row, 0);
   }
 
-  protected override async readPayloadEntry(key: K, now: number): Promise<CacheEntry<K> | undefined> {
-    return this.readPayloadEntryNow(key, now);
-  }
-
-  protected override readPayloadEntryNow(
+  protected override readPayloadEntry(
     key: K,
     now: number,
   ): CacheEntry<K> | undefined | Promise<CacheEntry<K> | undefined> {
@@ -179,8 +176,7 @@ export class SQLiteTable<K extends Key = Key, V = unknown> extends ResponseRepos
     this.#bounds?.touch(this.name, key);
     const payload = row[2] as string | Buffer;
     return {
-      // A frozen key cannot be changed through the entry: it is handed back as it is.
-      key: Object.isFrozen(key) ? key : ([...key] as unknown as K),
+      key: ownKey(key),
       name: null,
       cachedAt: row[0] as number,
       expiresAt: row[1] as number,
